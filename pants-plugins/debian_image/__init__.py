@@ -1,0 +1,1 @@
+"""Pants plugin: reproducible container images from pinned Debian packages and a PEX."""

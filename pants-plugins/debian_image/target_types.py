@@ -1,0 +1,94 @@
+"""Target types: `debian_image` (one image archive) and `debian_image_digests` (their digests)."""
+
+from __future__ import annotations
+
+from pants.core.goals.package import OutputPathField
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    DictStringToStringField,
+    SingleSourceField,
+    SpecialCasedDependencies,
+    StringField,
+    StringSequenceField,
+    Target,
+)
+
+
+class DebianImagePexField(StringField):
+    alias = "pex"
+    required = True
+    help = "Address of the `pex_binary` to put in the image (at /app/<its file name>)."
+
+
+class DebianImageLockField(SingleSourceField):
+    alias = "packages_lock"
+    required = False
+    default = "debian-packages.lock.json"
+    expected_file_extensions = (".json",)
+    help = "The Debian package lock (refresh: ./pants run pants-plugins/debian_image/refresh_lock.py)."
+
+
+class DebianImageRepositoryField(StringField):
+    alias = "repository"
+    help = "Image name in index.json and for `docker load` (default: the target name)."
+
+
+class DebianImageTagField(StringField):
+    alias = "tag"
+    default = "latest"
+    help = "Image tag in index.json and for `docker load`."
+
+
+class DebianImageEntrypointField(StringSequenceField):
+    alias = "entrypoint"
+    required = True
+    help = "The container's entrypoint; use {pex} for the PEX's path inside the image."
+
+
+class DebianImageUserField(StringField):
+    alias = "user"
+    default = "65532:65532"
+    help = "Numeric uid:gid the container runs as (65532 is the image's `nonroot` user)."
+
+
+class DebianImageEnvField(StringSequenceField):
+    alias = "env"
+    default = ()
+    help = "Extra NAME=value environment entries."
+
+
+class DebianImageLabelsField(DictStringToStringField):
+    alias = "labels"
+    help = "Image labels; org.opencontainers.image.revision and .created are added by the build."
+
+
+class DebianImageTarget(Target):
+    alias = "debian_image"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        DebianImagePexField,
+        DebianImageLockField,
+        DebianImageRepositoryField,
+        DebianImageTagField,
+        DebianImageEntrypointField,
+        DebianImageUserField,
+        DebianImageEnvField,
+        DebianImageLabelsField,
+        OutputPathField,
+    )
+    help = (
+        "A reproducible container image archive (OCI layout + `docker load`) of a PEX on a root "
+        "file system made of pinned Debian packages, with an SPDX SBOM beside it."
+    )
+
+
+class DebianImageDigestsImagesField(SpecialCasedDependencies):
+    alias = "images"
+    required = True
+    help = "The `debian_image` targets whose manifest digests are written."
+
+
+class DebianImageDigestsTarget(Target):
+    alias = "debian_image_digests"
+    core_fields = (*COMMON_TARGET_FIELDS, DebianImageDigestsImagesField, OutputPathField)
+    help = "A JSON file mapping each image's repository name to its manifest digest."

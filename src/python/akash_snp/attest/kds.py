@@ -1,0 +1,227 @@
+"""Client for AMD's Key Distribution Service (KDS): VCEKs, certificate chains and CRLs.
+
+URLs follow the VCEK/KDS interface specification (FACTS §2), Turin included. KDS throttles
+(HTTP 429), so the client retries 429/5xx and network errors with exponential backoff inside one
+overall deadline, caches in memory and optionally in a directory, and has an offline mode that
+never touches the network and names exactly what is missing. Responses are validated (they must
+parse) before they are cached.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import requests
+from cryptography import x509
+
+from akash_snp.attest.constants import CHIP_ID_SIZE, KDS_BASE_URL, TCB_LAYOUT, Product, TcbLayout
+from akash_snp.attest.errors import KdsError, KdsOfflineError
+from akash_snp.attest.tcb import TcbVersion
+
+KeyKind = Literal["vcek", "vlek"]
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def vcek_path(product: Product, hwid: bytes, tcb: TcbVersion) -> str:
+    """``/vcek/v1/<Product>/<hwid>?blSPL=..`` (Turin: 8-byte hwid and ``fmcSPL`` first)."""
+    size = CHIP_ID_SIZE[product]
+    if len(hwid) < size or hwid[:size].count(0) == size:
+        raise KdsError(f"cannot fetch a VCEK without a chip id (got {hwid.hex() or 'nothing'})")
+    query = f"blSPL={tcb.bootloader}&teeSPL={tcb.tee}&snpSPL={tcb.snp}&ucodeSPL={tcb.microcode}"
+    if TCB_LAYOUT[product] is TcbLayout.TURIN:
+        query = f"fmcSPL={tcb.fmc}&{query}"
+    return f"/vcek/v1/{product.value}/{hwid[:size].hex()}?{query}"
+
+
+def chain_path(product: Product, kind: KeyKind) -> str:
+    """``/vcek/v1/<Product>/cert_chain`` (ASK, ARK) or ``/vlek/v1/...`` (ASVK, ARK)."""
+    return f"/{kind}/v1/{product.value}/cert_chain"
+
+
+def crl_path(product: Product, kind: KeyKind) -> str:
+    return f"/{kind}/v1/{product.value}/crl"
+
+
+@dataclass(frozen=True)
+class KdsSettings:
+    """How the client talks to KDS. All durations are seconds."""
+
+    base_url: str = KDS_BASE_URL
+    request_timeout: float = 10.0
+    deadline: float = 30.0
+    max_attempts: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    cache_dir: Path | None = None
+    offline: bool = False
+
+
+def _validate_der_cert(body: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # serial number 0 on VCEKs (FACTS §2)
+        x509.load_der_x509_certificate(body)
+
+
+def _validate_pem_chain(body: bytes) -> None:
+    if len(x509.load_pem_x509_certificates(body)) != 2:
+        raise ValueError("a KDS chain must hold exactly two certificates")
+
+
+def _validate_crl(body: bytes) -> None:
+    x509.load_der_x509_crl(body)
+
+
+class KdsClient:
+    """Fetches and caches KDS objects. Thread-safe enough for one sidecar (dict operations)."""
+
+    def __init__(
+        self,
+        settings: KdsSettings | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings or KdsSettings()
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._clock = clock
+        self._memory: dict[str, bytes] = {}
+
+    # --- public API ---
+
+    def vcek(self, product: Product, hwid: bytes, tcb: TcbVersion) -> bytes:
+        """The DER VCEK for a chip at a TCB (use the report's REPORTED_TCB)."""
+        return self._get(vcek_path(product, hwid, tcb), "VCEK", _validate_der_cert)
+
+    def cert_chain(self, product: Product, kind: KeyKind = "vcek") -> bytes:
+        """PEM: ASK (vcek) or ASVK (vlek), then ARK."""
+        return self._get(chain_path(product, kind), f"{kind.upper()} chain", _validate_pem_chain)
+
+    def crl(
+        self, product: Product, kind: KeyKind = "vcek", *, now: datetime | None = None
+    ) -> bytes:
+        """DER CRL signed by the ARK; a cached CRL past its nextUpdate is fetched again."""
+        path = crl_path(product, kind)
+        body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
+        if self.settings.offline:
+            return body
+        next_update = x509.load_der_x509_crl(body).next_update_utc
+        if next_update is not None and next_update < (now or datetime.now(UTC)):
+            self._forget(path)
+            body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
+        return body
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+    # --- caching ---
+
+    def _cache_file(self, path: str) -> Path | None:
+        if self.settings.cache_dir is None:
+            return None
+        return self.settings.cache_dir / re.sub(r"[^A-Za-z0-9._-]", "_", path.strip("/"))
+
+    def _forget(self, path: str) -> None:
+        self._memory.pop(path, None)
+        file = self._cache_file(path)
+        if file is not None:
+            file.unlink(missing_ok=True)
+
+    def _cached(self, path: str, validate: Callable[[bytes], None]) -> bytes | None:
+        if path in self._memory:
+            return self._memory[path]
+        file = self._cache_file(path)
+        if file is None or not file.is_file():
+            return None
+        body = file.read_bytes()
+        try:
+            validate(body)
+        except ValueError as error:
+            raise KdsError(f"cache file {file} is corrupt: {error}") from error
+        self._memory[path] = body
+        return body
+
+    def _store(self, path: str, body: bytes) -> None:
+        self._memory[path] = body
+        file = self._cache_file(path)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = file.with_suffix(file.suffix + ".tmp")
+            temporary.write_bytes(body)
+            temporary.replace(file)
+
+    # --- network ---
+
+    def _get(self, path: str, what: str, validate: Callable[[bytes], None]) -> bytes:
+        cached = self._cached(path, validate)
+        if cached is not None:
+            return cached
+        if self.settings.offline:
+            where = self._cache_file(path)
+            hint = f" (expected cache file {where})" if where else " (no cache directory set)"
+            raise KdsOfflineError(
+                f"offline: the {what} is not cached and the network is not used; "
+                f"it would come from {self.url(path)}{hint}"
+            )
+        body = self._fetch(path, what)
+        try:
+            validate(body)
+        except ValueError as error:
+            raise KdsError(
+                f"KDS answered {self.url(path)} with an invalid {what}: {error}"
+            ) from error
+        self._store(path, body)
+        return body
+
+    def _fetch(self, path: str, what: str) -> bytes:
+        settings = self.settings
+        url = self.url(path)
+        end = self._clock() + settings.deadline
+        delay = settings.backoff_initial
+        last_problem = "no attempt made"
+        attempt = 0
+        for attempt in range(1, settings.max_attempts + 1):
+            remaining = end - self._clock()
+            if remaining <= 0:
+                break
+            server_wait = 0.0
+            try:
+                response = self._session.get(url, timeout=min(settings.request_timeout, remaining))
+            except requests.RequestException as error:
+                last_problem = f"{type(error).__name__}: {error}"
+            else:
+                if response.status_code == 200:
+                    return response.content
+                last_problem = f"HTTP {response.status_code}"
+                if response.status_code not in _RETRY_STATUSES:
+                    raise KdsError(f"KDS refused {what} at {url}: {last_problem}")
+                server_wait = _retry_after(response)
+            if attempt == settings.max_attempts:
+                break
+            # Exponential backoff, but never sooner than the server's Retry-After.
+            pause = max(min(delay, settings.backoff_max), server_wait)
+            if self._clock() + pause >= end:
+                last_problem += f"; the next retry would pass the {settings.deadline:g}s deadline"
+                break
+            self._sleep(pause)
+            delay *= 2
+        raise KdsError(
+            f"KDS did not deliver the {what} from {url} within {settings.deadline:g}s "
+            f"({attempt} attempt(s); last: {last_problem})"
+        )
+
+
+def _retry_after(response: requests.Response) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0

@@ -1,0 +1,84 @@
+"""The result of a verification: every check run, with name, outcome and detail.
+
+A report is ``genuine`` only when every check passed; ``first_failure`` names the check a caller
+should show first. ``as_dict``/``to_json`` give the CLI's and sidecar's JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from akash_snp.attest.report import Report
+
+GENUINE = "genuine"
+REJECTED = "rejected"
+
+
+class Check(NamedTuple):
+    """One check: a stable ``name`` (e.g. ``report_signature``), ``ok`` and a human ``detail``.
+
+    A NamedTuple rather than a frozen dataclass: a verification creates about twenty of them, and
+    a NamedTuple is built in half the time (about 10 us saved per warm verification).
+    """
+
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """All checks, plus what was learned about the report (product, signing key, fields)."""
+
+    checks: tuple[Check, ...]
+    product: str | None
+    signing_key: str | None
+    report: Report | None
+
+    @property
+    def genuine(self) -> bool:
+        return bool(self.checks) and all(check.ok for check in self.checks)
+
+    @property
+    def authentic(self) -> bool:
+        """True when every non-policy check passed (policy checks are named ``policy.*``)."""
+        relevant = [c for c in self.checks if not c.name.startswith("policy.")]
+        return bool(relevant) and all(check.ok for check in relevant)
+
+    @property
+    def status(self) -> str:
+        return GENUINE if self.genuine else REJECTED
+
+    @property
+    def first_failure(self) -> Check | None:
+        return next((check for check in self.checks if not check.ok), None)
+
+    def check(self, name: str) -> Check:
+        """The check called ``name`` (KeyError when it was not run)."""
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.status,
+            "checks": [check.as_dict() for check in self.checks],
+            "product": self.product,
+            "signing_key": self.signing_key,
+            "report": None if self.report is None else self.report.as_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, sort_keys=False)
+
+    def summary(self) -> str:
+        """Human-readable check list, one line per check."""
+        lines = [f"verdict: {self.status}"]
+        lines += [f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
+        return "\n".join(lines)

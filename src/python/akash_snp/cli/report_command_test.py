@@ -1,0 +1,211 @@
+"""``snp-verify report`` driven through ``main()`` with real files: exit codes and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from akash_snp.attest.constants import Product
+from akash_snp.cli.main import main
+from akash_snp.testing.fake_kds import FakeKds
+from akash_snp.testing.pki import EmulatedAmd
+
+
+def _case(manifest: dict[str, Any], case_id: str) -> dict[str, Any]:
+    case: dict[str, Any] = next(c for c in manifest["cases"] if c["id"] == case_id)
+    return case
+
+
+def test_real_report_is_genuine_with_json(
+    snp_real_dir: Path, snp_real_manifest: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = _case(snp_real_manifest, "genoa-zen4c-v3-vcek")
+    code = main(
+        [
+            "report",
+            "--report",
+            str(snp_real_dir / case["report"]),
+            "--certs",
+            str(snp_real_dir / case["endorsement_cert"]),
+            "--certs",
+            str(snp_real_dir / case["chain"]),
+            "--at",
+            case["verify_at"],
+            "--offline",
+            "--json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["verdict"] == "genuine"
+    assert out["product"] == "Genoa"
+    assert out["signing_key"] == "VCEK"
+    assert out["report"]["measurement"] == case["measurement_hex"]
+    assert {c["name"] for c in out["checks"]} >= {"report_signature", "ark_trusted"}
+
+
+def test_expired_vlek_is_rejected_with_the_check_named(
+    snp_real_dir: Path, snp_real_manifest: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = _case(snp_real_manifest, "milan-v3-vlek-aws")
+    code = main(
+        [
+            "report",
+            "--report",
+            str(snp_real_dir / case["report"]),
+            "--certs",
+            str(snp_real_dir / case["endorsement_cert"]),
+            "--certs",
+            str(snp_real_dir / case["chain"]),
+            "--offline",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "rejected: endorsement_key_validity" in captured.err
+    assert "verdict: rejected" in captured.out
+
+
+def test_hex_report_and_policy_file(
+    snp_real_dir: Path,
+    snp_real_manifest: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = _case(snp_real_manifest, "milan-v2-vcek-gsg")
+    hex_report = tmp_path / "report.hex"
+    raw = (snp_real_dir / case["report"]).read_bytes()
+    hex_report.write_text("\n".join(raw.hex()[i : i + 64] for i in range(0, 2368, 64)))
+    args = [
+        "report",
+        "--report",
+        str(hex_report),
+        "--certs",
+        str(snp_real_dir / case["endorsement_cert"]),
+        "--certs",
+        str(snp_real_dir / case["chain"]),
+        "--at",
+        case["verify_at"],
+        "--offline",
+    ]
+    assert main(args) == 1  # a debug guest under the default policy
+    assert "rejected: policy.debug" in capsys.readouterr().err
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("allow_debug: true\nmax_vmpl: 0\n")
+    assert main([*args, "--policy", str(policy)]) == 0
+
+
+def test_emulated_report_needs_trust_ark(
+    emulated_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_dir = emulated_dir / "reports" / "turin-v5-vlek"
+    args = [
+        "report",
+        "--report",
+        str(case_dir / "report.bin"),
+        "--certs",
+        str(case_dir / "certs.bin"),
+        "--at",
+        "2025-06-01T00:00:00Z",
+        "--offline",
+    ]
+    assert main(args) == 1
+    assert "rejected: ark_trusted" in capsys.readouterr().err
+    assert main([*args, "--trust-ark", str(emulated_dir / "pki" / "Turin" / "ark.pem")]) == 0
+
+
+def test_crl_flag(emulated_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case_dir = emulated_dir / "reports" / "genoa-v3-vcek"
+    pki = emulated_dir / "pki" / "Genoa"
+    args = [
+        "report",
+        "--report",
+        str(case_dir / "report.bin"),
+        "--certs",
+        str(case_dir / "certs.bin"),
+        "--at",
+        "2025-06-01",
+        "--offline",
+        "--trust-ark",
+        str(pki / "ark.pem"),
+    ]
+    assert main([*args, "--crl", str(pki / "vcek.crl")]) == 0
+    assert main([*args, "--crl", str(pki / "vcek_revoked_ask.crl")]) == 1
+    assert "rejected: intermediate_not_revoked" in capsys.readouterr().err
+
+
+def test_missing_pieces_are_fetched_from_kds(
+    fake_kds: FakeKds,
+    emulated_pkis: dict[Product, EmulatedAmd],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pki = emulated_pkis[Product.MILAN]
+    report = tmp_path / "report.bin"
+    report.write_bytes(pki.attest(version=5).report)
+    (tmp_path / "ark.pem").write_bytes(pki.ark_pem())
+    base = [
+        "report",
+        "--report",
+        str(report),
+        "--at",
+        "2025-06-01T00:00:00+00:00",
+        "--trust-ark",
+        str(tmp_path / "ark.pem"),
+        "--kds-cache",
+        str(tmp_path / "cache"),
+    ]
+    assert main([*base, "--offline"]) == 2
+    assert "offline: the VCEK is not cached" in capsys.readouterr().err
+    assert main([*base, "--kds-url", fake_kds.url]) == 0
+    assert len(fake_kds.requests) == 2
+    assert main([*base, "--offline"]) == 0  # now served from the cache directory
+    assert len(fake_kds.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "extra", "message"),
+    [
+        ({"report.bin": b"short"}, [], "must be 1184 raw bytes"),
+        ({"report.bin": b"\0" * 1184, "c.pem": b"junk"}, ["--certs", "{d}/c.pem"], "neither PEM"),
+        ({"report.bin": b"\0" * 1184}, ["--certs", "{d}/missing.pem"], "cannot read"),
+        (
+            {"report.bin": b"\0" * 1184, "p.yaml": b"bogus: 1"},
+            ["--policy", "{d}/p.yaml"],
+            "unknown policy fields",
+        ),
+        ({"report.bin": b"\0" * 1184}, ["--at", "yesterday"], "not an ISO 8601 time"),
+        ({"report.bin": b"\0" * 1184, "r.pem": b"x"}, ["--trust-ark", "{d}/r.pem"], "--trust-ark"),
+    ],
+)
+def test_unusable_input_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, bytes],
+    extra: list[str],
+    message: str,
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    argv = ["report", "--report", str(tmp_path / "report.bin"), "--offline"]
+    argv += [a.format(d=tmp_path) for a in extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_malformed_report_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "report.bin").write_bytes(b"\0" * 1184)
+    assert main(["report", "--report", str(tmp_path / "report.bin"), "--offline", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "rejected"
+    assert out["checks"][0]["name"] == "report_format"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["report"]) == 2
+    assert "--report" in capsys.readouterr().err
+    assert main(["--help"]) == 0

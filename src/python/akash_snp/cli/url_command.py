@@ -1,0 +1,222 @@
+"""``snp-verify url URL``: check a deployment end to end from the tenant's side.
+
+Sends a fresh random nonce to the sidecar's ``/verify``, verifies the returned report and
+certificates locally with the same library and policy flags as ``snp-verify report``, and checks
+that REPORT_DATA commits to the nonce (``akash_snp.guest.nonce``). The sidecar's own
+``attestation_status`` is shown but never trusted. Exit 0: genuine, policy satisfied, nonce bound;
+1: rejected; 2: unusable answer or environment (unreachable, rate-limited, malformed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from akash_snp.attest.errors import AttestError
+from akash_snp.attest.verdict import Check, Verdict
+from akash_snp.attest.verify import verify_attestation
+from akash_snp.cli.policy_flags import (
+    CliInputError,
+    VerificationOptions,
+    add_verification_flags,
+    read_file,
+    verification_options,
+)
+from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
+
+DEFAULT_NONCE_BYTES = 32
+MEANING = (
+    "A passing result means: a genuine AMD SEV-SNP processor signed this report just now (it "
+    "commits to your nonce), for a guest with the policy, TCB and launch MEASUREMENT shown. It "
+    "does not prove which container runs in the pod, and the node's operator (root in the "
+    "guest) can request reports too."
+)
+
+
+class UrlError(Exception):
+    """The sidecar could not be asked, or its answer is unusable (exit 2)."""
+
+
+@dataclass(frozen=True)
+class SidecarAnswer:
+    """The parts of a /verify answer that local verification uses."""
+
+    report: bytes
+    certificates: list[bytes]
+    sidecar_status: str
+    body: dict[str, Any]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``url`` on the ``snp-verify`` sub-command parser."""
+    parser = subparsers.add_parser(
+        "url",
+        help="verify a deployment's sidecar with a fresh nonce",
+        description="GET the sidecar's /verify with a fresh random nonce, verify the returned "
+        "report and certificates locally, and check that REPORT_DATA commits to the nonce. "
+        "The sidecar's own status is shown but never trusted. Exit 0: genuine, policy "
+        "satisfied and nonce bound; 1: rejected; 2: unusable answer or environment.",
+    )
+    parser.add_argument("url", help="the sidecar's /verify URL (or its base URL)")
+    fresh = parser.add_mutually_exclusive_group()
+    fresh.add_argument("--nonce", help="nonce as hex, 1..64 bytes (default: 32 random bytes)")
+    fresh.add_argument(
+        "--no-nonce",
+        action="store_true",
+        help="fetch the last periodic report instead (proves no freshness)",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
+    parser.add_argument(
+        "--crl",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CRL from KDS (repeatable), DER or PEM",
+    )
+    add_verification_flags(parser)
+    parser.set_defaults(run=run_url)
+
+
+def verify_url_target(url: str) -> str:
+    """``URL`` as given if it names /verify, else the base URL with /verify appended."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UrlError(f"not an http(s) URL: {url!r}")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/verify"):
+        path += "/verify"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
+    """GET /verify (with ``nonce`` when given) and pull out the report and certificates."""
+    params = {"nonce": nonce.hex()} if nonce is not None else {}
+    try:
+        response = requests.get(url, params=params, timeout=timeout)
+    except requests.RequestException as error:
+        raise UrlError(f"could not reach {url}: {error}") from error
+    if response.status_code == 429:
+        wait = response.headers.get("Retry-After", "a few")
+        raise UrlError(f"the sidecar is rate-limiting fresh reports; retry in {wait} s")
+    try:
+        body = response.json()
+    except ValueError:
+        raise UrlError(
+            f"{url} answered HTTP {response.status_code} with non-JSON content"
+        ) from None
+    if response.status_code != 200 or not isinstance(body, dict):
+        detail = body.get("error") if isinstance(body, dict) else None
+        raise UrlError(f"{url} answered HTTP {response.status_code}: {detail or body!r}")
+    status = str(body.get("attestation_status"))
+    encoded = body.get("attestation_report")
+    if not encoded:
+        return SidecarAnswer(b"", [], status, body)
+    try:
+        report = base64.b64decode(encoded, validate=True)
+        certificates = [
+            base64.b64decode(body[key], validate=True)
+            for key in ("vcek_certificate", "vlek_certificate", "cert_chain")
+            if body.get(key)
+        ]
+    except (binascii.Error, TypeError) as error:
+        raise UrlError(f"the answer carries invalid base64: {error}") from error
+    return SidecarAnswer(report, certificates, status, body)
+
+
+def nonce_check(verdict: Verdict, nonce: bytes) -> Check:
+    """REPORT_DATA must equal SHA-512(domain || nonce): the report was made for this request."""
+    expected = report_data_for_nonce(nonce)
+    if verdict.report is None:
+        return Check("nonce_binding", False, "no parseable report to compare REPORT_DATA with")
+    actual = verdict.report.report_data
+    if actual != expected:
+        return Check(
+            "nonce_binding",
+            False,
+            f"REPORT_DATA {actual.hex()[:32]}... does not commit to nonce {nonce.hex()} "
+            f"(expected {expected.hex()[:32]}...): a replayed or foreign report",
+        )
+    return Check("nonce_binding", True, f"REPORT_DATA commits to nonce {nonce.hex()}")
+
+
+def verify_answer(
+    answer: SidecarAnswer, nonce: bytes | None, options: VerificationOptions, crls: list[bytes]
+) -> Verdict:
+    """Verify the report locally, then append the nonce check (when a nonce was sent)."""
+    verdict = verify_attestation(
+        answer.report,
+        certificates=answer.certificates,
+        crls=crls,
+        policy=options.policy,
+        at=options.at,
+        kds=options.kds,
+        extra_roots=options.extra_roots,
+    )
+    if nonce is None:
+        return verdict
+    return Verdict(
+        (*verdict.checks, nonce_check(verdict, nonce)),
+        verdict.product,
+        verdict.signing_key,
+        verdict.report,
+    )
+
+
+def _print(
+    args: argparse.Namespace, verdict: Verdict, answer: SidecarAnswer, nonce: bytes | None
+) -> None:
+    if args.json:
+        body = verdict.as_dict()
+        body["url"] = args.url
+        body["nonce"] = nonce.hex() if nonce is not None else None
+        body["sidecar_status"] = answer.sidecar_status
+        print(json.dumps(body, indent=2))
+        return
+    print(verdict.summary())
+    print(f"sidecar said: {answer.sidecar_status} (not trusted; verified locally above)")
+    if nonce is None:
+        print("note: no nonce was sent, so this report proves nothing about freshness")
+    if verdict.genuine:
+        print(MEANING)
+
+
+def run_url(args: argparse.Namespace) -> int:
+    """The ``url`` sub-command; returns the exit status."""
+    try:
+        nonce: bytes | None = None
+        if not args.no_nonce:
+            nonce = (
+                parse_nonce_hex(args.nonce)
+                if args.nonce
+                else secrets.token_bytes(DEFAULT_NONCE_BYTES)
+            )
+        options = verification_options(args)
+        crls = [read_file(Path(path), "CRL") for path in args.crl]
+        answer = fetch(verify_url_target(args.url), nonce, args.timeout)
+        if not answer.report:
+            print(
+                f"rejected: the sidecar has no report ({answer.sidecar_status}): "
+                f"{answer.body.get('verification_output', '')}",
+                file=sys.stderr,
+            )
+            return 1
+        verdict = verify_answer(answer, nonce, options, crls)
+    except (UrlError, NonceError, CliInputError, AttestError) as error:
+        print(f"snp-verify url: {error}", file=sys.stderr)
+        return 2
+    _print(args, verdict, answer, nonce)
+    failure = verdict.first_failure
+    if failure is not None:
+        print(f"rejected: {failure.name}: {failure.detail}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,332 @@
+"""Plain helpers over rendered manifests (lists of dicts): validation, lookup, selectors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes_validate import utils as kv
+
+from akash_snp.attest.policy import load_policy
+from akash_snp.webhook.config import WebhookConfig, load_config
+from akash_snp.webhook.sidecar import sidecar_container, sidecar_volumes
+
+Doc = dict[str, Any]
+
+FAMILIES = {  # as documented in docs/deploy.md
+    "m7a": "Genoa",
+    "r7a": "Genoa",
+    "c7a": "Genoa",
+    "m6a": "Milan",
+    "r6a": "Milan",
+    "c6a": "Milan",
+}
+KUBERNETES_VERSIONS = ("1.29.0", "1.33.0")
+# Kinds with no bundled schema (cert-manager CRDs): checked structurally by the tests instead.
+CRD_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
+
+
+def validation_errors(docs: list[Doc]) -> list[str]:
+    """Strict schema errors for every object in every checked Kubernetes version; objects
+    without a bundled schema must be one of the expected CRD kinds."""
+    errors: list[str] = []
+    for version in KUBERNETES_VERSIONS:
+        for doc in docs:
+            name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+            try:
+                kv.validate(doc, version, strict=True)
+            except kv.SchemaNotFoundError:
+                if (doc.get("apiVersion"), doc.get("kind")) not in CRD_KINDS:
+                    errors.append(f"{version} {name}: no schema and not an expected CRD kind")
+            except kv.ValidationError as exc:
+                path = ".".join(str(p) for p in exc.path)
+                errors.append(f"{version} {name}: {path}: {exc.message}")
+    return errors
+
+
+def find(docs: list[Doc], kind: str, name: str | None = None) -> list[Doc]:
+    """The objects of ``kind`` (and ``name``)."""
+    return [
+        d
+        for d in docs
+        if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+    ]
+
+
+def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
+    """The single object of ``kind`` (and ``name``)."""
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def selector_matches(selector: Doc, labels: dict[str, str]) -> bool:
+    """Kubernetes LabelSelector semantics (matchLabels AND every matchExpression)."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        present = key in labels
+        ok = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+def workload_containers(docs: list[Doc]) -> Iterator[tuple[str, Doc]]:
+    """(owner, container) for every container and init container of every workload."""
+    for doc in docs:
+        if doc["kind"] in {"Deployment", "DaemonSet", "StatefulSet", "Job"}:
+            spec = doc["spec"]["template"]["spec"]
+            for container in spec.get("containers", []) + spec.get("initContainers", []):
+                yield f"{doc['kind']}/{doc['metadata']['name']}", container
+
+
+DIGEST_REF = re.compile(r"^(?P<repo>[^@\s]+)@sha256:[0-9a-f]{64}$")
+RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What one rendered variant must deploy."""
+
+    family: str
+    product: str
+    tls: str = "cert-manager"  # or "self-managed"
+    device_access: str = "privileged"  # or "device-plugin"
+    injection_mode: str = "native-sidecar"  # or "container"
+    ca_bundle: str | None = None  # self-managed: what `sev-webhook certs` printed
+
+
+def _pod_spec(doc: Doc) -> Doc:
+    spec: Doc = doc["spec"]["template"]["spec"]
+    return spec
+
+
+def _arg(container: Doc, flag: str) -> str:
+    values = [a.split("=", 1)[1] for a in container.get("args", []) if a.startswith(flag + "=")]
+    assert len(values) == 1, f"{container['name']}: expected one {flag}=..., got {values}"
+    return values[0]
+
+
+def _check_webhook_configuration(docs: list[Doc], namespace: str, config: WebhookConfig) -> None:
+    mwc = one(docs, "MutatingWebhookConfiguration")
+    service = one(docs, "Service", "sev-webhook")
+    assert mwc["webhooks"], "no webhooks"
+    for hook in mwc["webhooks"]:
+        assert hook["sideEffects"] == "None"
+        assert "v1" in hook["admissionReviewVersions"]
+        assert 1 <= hook["timeoutSeconds"] <= 30
+        assert hook["failurePolicy"] == "Fail" and config.on_error == "deny", "fail closed"
+        assert hook["rules"] == [
+            {
+                "operations": ["CREATE"],
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "resources": ["pods"],
+                "scope": "Namespaced",
+            }
+        ]
+        target = hook["clientConfig"]["service"]
+        assert (target["name"], target["namespace"]) == (service["metadata"]["name"], namespace)
+        assert target["path"] == "/mutate"
+        assert target["port"] in {p["port"] for p in service["spec"]["ports"]}
+        selector = hook["namespaceSelector"]
+        for excluded in (namespace, "kube-system", "kube-node-lease", "kube-public"):
+            labels = {"kubernetes.io/metadata.name": excluded, "akash.network": "true"}
+            assert not selector_matches(selector, labels), f"webhook matches namespace {excluded}"
+        lease = {"kubernetes.io/metadata.name": "5ma8mnfu4b0", "akash.network": "true"}
+        assert selector_matches(selector, lease), "webhook misses Akash lease namespaces"
+        assert not selector_matches(selector, {"kubernetes.io/metadata.name": "default"})
+        pods = hook["objectSelector"]
+        assert selector_matches(pods, {"akash.network": "true"})
+        assert not selector_matches(pods, {"sev-attestation/inject": "false"}), "no opt-out"
+
+
+def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
+    deployment = one(docs, "Deployment", "sev-webhook")
+    assert deployment["metadata"]["namespace"] == namespace
+    assert deployment["spec"]["replicas"] >= 2
+    spec = _pod_spec(deployment)
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["affinity"]["podAntiAffinity"], "replicas are not spread"
+    pod_security = spec["securityContext"]
+    assert pod_security["runAsNonRoot"] is True
+    assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = spec["containers"]
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert "memory" in container["resources"]["limits"]
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    port = int(_arg(container, "--port"))
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        assert container[probe]["httpGet"]["path"] == path
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    service = one(docs, "Service", "sev-webhook")
+    assert selector_matches({"matchLabels": service["spec"]["selector"]}, spec_labels(deployment))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert all(ports.get(p["targetPort"]) == port for p in service["spec"]["ports"])
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert selector_matches(pdb["spec"]["selector"], spec_labels(deployment))
+    policy = one(docs, "NetworkPolicy")
+    assert selector_matches(policy["spec"]["podSelector"], spec_labels(deployment))
+    assert policy["spec"]["egress"] == [] and "Egress" in policy["spec"]["policyTypes"]
+    assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
+    return deployment
+
+
+def spec_labels(workload: Doc) -> dict[str, str]:
+    """The labels of a workload's pods."""
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def _mounted_config(deployment: Doc, docs: list[Doc], workdir: Path) -> Path:
+    """Write the ConfigMap key the webhook reads (--config) to ``workdir``, as the kubelet would."""
+    spec = _pod_spec(deployment)
+    container = spec["containers"][0]
+    config_path = Path(_arg(container, "--config"))
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(config_path.parent))
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    item = next(i for i in volume["configMap"]["items"] if i["path"] == config_path.name)
+    config_map = one(docs, "ConfigMap", volume["configMap"]["name"])
+    target = workdir / "config.yaml"
+    target.write_text(config_map["data"][item["key"]], encoding="utf-8")
+    return target
+
+
+def _check_injected_pod(config: WebhookConfig, expect: Expect) -> Doc:
+    """The container the webhook will inject with these settings, in a pod that must validate."""
+    volumes, mounts = sidecar_volumes(config, taken=())
+    sidecar = sidecar_container(config, mounts)
+    tenant = {"name": "web", "image": "nginx@sha256:" + "1" * 64}
+    spec: Doc = {"containers": [tenant], "volumes": volumes}
+    if expect.injection_mode == "native-sidecar":
+        assert sidecar["restartPolicy"] == "Always"
+        spec["initContainers"] = [sidecar]
+    else:
+        spec["containers"].append(sidecar)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "tenant"}, "spec": spec}
+    assert validation_errors([pod]) == []
+    return sidecar
+
+
+def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect) -> None:
+    spec = _pod_spec(deployment)
+    tls_volume = next(v for v in spec["volumes"] if v["name"] == "tls")
+    secret_name = tls_volume["secret"]["secretName"]
+    mwc = one(docs, "MutatingWebhookConfiguration")
+    service_dns = f"sev-webhook.{namespace}.svc"
+    if expect.tls == "cert-manager":
+        assert not find(docs, "Secret")
+        certificate = next(
+            c for c in find(docs, "Certificate") if c["spec"]["secretName"] == secret_name
+        )
+        assert service_dns in certificate["spec"]["dnsNames"]
+        assert mwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == (
+            f"{namespace}/{certificate['metadata']['name']}"
+        )
+        issuers = {i["metadata"]["name"]: i for i in find(docs, "Issuer")}
+        ca_issuer = issuers[certificate["spec"]["issuerRef"]["name"]]
+        ca_certificate = one(docs, "Certificate", "sev-webhook-ca")
+        assert ca_issuer["spec"]["ca"]["secretName"] == ca_certificate["spec"]["secretName"]
+        assert ca_certificate["spec"]["isCA"] is True
+        assert "selfSigned" in issuers[ca_certificate["spec"]["issuerRef"]["name"]]["spec"]
+        assert all("caBundle" not in h["clientConfig"] for h in mwc["webhooks"])
+    else:
+        assert not find(docs, "Certificate") and not find(docs, "Issuer")
+        secret = one(docs, "Secret", secret_name)
+        assert secret["metadata"]["namespace"] == namespace
+        assert secret["type"] == "kubernetes.io/tls"
+        assert sorted(secret["data"]) == ["ca.crt", "tls.crt", "tls.key"], "ca.key leaked?"
+        assert [h["clientConfig"]["caBundle"] for h in mwc["webhooks"]] == [expect.ca_bundle]
+
+
+def _check_placement(docs: list[Doc], expect: Expect) -> None:
+    for workload in find(docs, "Deployment") + find(docs, "DaemonSet"):
+        terms = _pod_spec(workload)["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]["nodeSelectorTerms"]
+        exprs = {e["key"]: e for t in terms for e in t["matchExpressions"]}
+        instance_types = exprs["node.kubernetes.io/instance-type"]["values"]
+        assert instance_types and all(t.startswith(expect.family + ".") for t in instance_types)
+        assert exprs["sev.akash.network/instance-family"]["values"] == [expect.family]
+        assert spec_labels(workload)["sev.akash.network/amd-product"] == expect.product
+        assert workload["metadata"]["labels"]["sev.akash.network/amd-product"] == expect.product
+    policy_map = one(docs, "ConfigMap", "sev-attestation-tenant-policy")
+    policy = load_policy(policy_map["data"]["policy.yaml"].encode())
+    assert [p.value for p in policy.allowed_products] == [expect.product]
+
+
+def _check_device_access(docs: list[Doc], config: WebhookConfig, sidecar: Doc) -> None:
+    plugins = find(docs, "DaemonSet")
+    if config.device_access == "privileged":
+        assert not plugins
+        assert sidecar["securityContext"] == {"privileged": True}
+        return
+    (plugin,) = plugins
+    (container,) = _pod_spec(plugin)["containers"]
+    args = container["args"]
+    domain = _arg(container, "--domain")
+    device = yaml.safe_load(args[args.index("--device") + 1])
+    assert [p["path"] for g in device["groups"] for p in g["paths"]] == ["/dev/sev-guest"]
+    advertised = f"{domain}/{device['name']}"
+    assert advertised == config.device_plugin_resource
+    assert sidecar["resources"]["limits"][advertised] == "1"
+    assert sidecar["securityContext"]["allowPrivilegeEscalation"] is False
+    namespace = plugin["metadata"]["namespace"]
+    assert namespace != one(docs, "Deployment", "sev-webhook")["metadata"]["namespace"]
+    ns = one(docs, "Namespace", namespace)
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def assert_invariants(docs: list[Doc], expect: Expect, workdir: Path) -> None:
+    """Every property the deployment guide promises, on one rendered variant."""
+    assert validation_errors(docs) == []
+    assert not [d for d in docs if d["kind"] in RBAC_KINDS], "the webhook needs no RBAC"
+    deployment = _check_webhook_deployment(docs, "sev-webhook")
+    namespace = deployment["metadata"]["namespace"]
+    own = one(docs, "Namespace", namespace)
+    assert own["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for doc in docs:
+        if doc["kind"] not in {"Namespace", "MutatingWebhookConfiguration"}:
+            assert doc["metadata"].get("namespace"), f"{doc['kind']} has no namespace"
+
+    config = load_config(_mounted_config(deployment, docs, workdir), own_namespace=namespace)
+    assert config.is_excluded_namespace(namespace)
+    assert config.is_excluded_namespace("kube-system")
+    assert (config.device_access, config.injection_mode) == (
+        expect.device_access,
+        expect.injection_mode,
+    )
+    assert (config.port, config.provider) == (8790, "auto")
+    _check_webhook_configuration(docs, namespace, config)
+
+    images = [c["image"] for _, c in workload_containers(docs)] + [config.image]
+    for image in images:
+        assert DIGEST_REF.match(image), f"{image} is not pinned by digest"
+    webhook_image = _pod_spec(deployment)["containers"][0]["image"]
+    assert DIGEST_REF.match(webhook_image)["repo"].rsplit("/", 1)[-1] == "sev-webhook"  # type: ignore[index]
+    assert DIGEST_REF.match(config.image)["repo"].rsplit("/", 1)[-1] == "sev-attestation"  # type: ignore[index]
+
+    sidecar = _check_injected_pod(config, expect)
+    assert sidecar["image"] == config.image
+    _check_device_access(docs, config, sidecar)
+    _check_tls(docs, deployment, namespace, expect)
+    _check_placement(docs, expect)

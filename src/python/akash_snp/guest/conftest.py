@@ -1,0 +1,3 @@
+"""Fixtures of the emulated AMD PKI recorded in testdata (see akash_snp.testing.fixtures)."""
+
+from akash_snp.testing.fixtures import emulated_dir  # noqa: F401 (pytest finds fixtures by name)

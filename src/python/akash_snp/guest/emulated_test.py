@@ -1,0 +1,51 @@
+"""The emulated provider's reports verify with the library against the emulated root only."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from akash_snp.attest.verify import verify_attestation
+from akash_snp.guest.emulated import EMULATED_MEASUREMENT, EmulatedProvider
+from akash_snp.guest.select import ProviderConfig, open_provider
+
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+DATA = bytes(range(64))
+
+
+@pytest.fixture(scope="module")
+def pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the recorded emulated Genoa PKI (the provider may write into it)."""
+    directory = tmp_path_factory.mktemp("pki") / "Genoa"
+    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
+    return directory
+
+
+def test_emulated_reports_verify_with_the_emulated_root_only(pki_dir: Path) -> None:
+    provider = open_provider(ProviderConfig(kind="emulated", emulated_pki_dir=pki_dir))
+    assert isinstance(provider, EmulatedProvider)
+    got = provider.get_report(DATA)
+    assert got.report[0x50:0x90] == DATA
+    assert got.report[0x90:0xC0] == EMULATED_MEASUREMENT
+    root = x509.load_pem_x509_certificate((pki_dir / "ark.pem").read_bytes())
+    trusted = verify_attestation(
+        got.report, certificates=[got.cert_table], at=AT, extra_roots=[root]
+    )
+    assert trusted.genuine, trusted.summary()
+    untrusted = verify_attestation(got.report, certificates=[got.cert_table], at=AT)
+    assert not untrusted.genuine
+    assert untrusted.first_failure is not None
+    assert untrusted.first_failure.name == "ark_trusted"
+
+
+def test_pki_directory_is_reused(pki_dir: Path) -> None:
+    EmulatedProvider.from_directory(pki_dir)
+    before = {p.name: p.read_bytes() for p in pki_dir.iterdir()}
+    provider = EmulatedProvider.from_directory(pki_dir)
+    assert {p.name: p.read_bytes() for p in pki_dir.iterdir()} == before
+    assert "ark.pem" in before
+    assert provider.get_report(DATA).report[0x30:0x34] == b"\0\0\0\0"

@@ -1,0 +1,64 @@
+"""How a verifier's nonce becomes REPORT_DATA: the one definition shared by the sidecar (which
+asks the firmware) and ``snp-verify url`` (which checks the answer).
+
+REPORT_DATA = SHA-512(b"akash-snp/verify-nonce/v1\\x00" || nonce), 64 bytes. The domain prefix keeps
+a nonce-bound report from being mistaken for a report over the same bytes made for any other
+purpose, and hashing lets nonces of any length from 1 to 64 bytes fill the field uniformly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+NONCE_DOMAIN = b"akash-snp/verify-nonce/v1\x00"
+MIN_NONCE_BYTES = 1
+MAX_NONCE_BYTES = 64
+
+
+NONCE_BINDING = 'SHA-512("akash-snp/verify-nonce/v1\\0" || nonce)'
+"""The binding above, as /verify shows it."""
+
+
+class NonceError(ValueError):
+    """The nonce is not 1..64 bytes of hexadecimal."""
+
+
+def parse_nonce_hex(text: str) -> bytes:
+    """Decode a nonce given as hex text (1..64 bytes), or raise ``NonceError`` saying why."""
+    stripped = text.strip()
+    if not stripped:
+        raise NonceError("nonce is empty; expected 1 to 64 bytes as hex")
+    try:
+        nonce = bytes.fromhex(stripped)
+    except ValueError:
+        raise NonceError(f"nonce is not hexadecimal: {stripped[:40]!r}") from None
+    if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
+        raise NonceError(
+            f"nonce is {len(nonce)} bytes; expected {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES}"
+        )
+    return nonce
+
+
+def report_data_for_nonce(nonce: bytes) -> bytes:
+    """The 64-byte REPORT_DATA that commits to ``nonce`` (see the module docstring)."""
+    if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
+        raise NonceError(
+            f"nonce is {len(nonce)} bytes; expected {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES}"
+        )
+    return hashlib.sha512(NONCE_DOMAIN + nonce).digest()
+
+
+PERIODIC_DOMAIN = b"akash-snp/periodic/v1\x00"
+
+
+def periodic_binding(timestamp: str) -> str:
+    """How a periodic report's REPORT_DATA was derived, as /verify shows it."""
+    return f'SHA-512("akash-snp/periodic/v1\\0" || "{timestamp}")'
+
+
+def report_data_for_periodic(timestamp: str) -> bytes:
+    """REPORT_DATA of a periodic (not nonce-bound) report: SHA-512(domain || RFC 3339 time).
+
+    It proves nothing about freshness to a remote verifier; only a verifier's own nonce does.
+    """
+    return hashlib.sha512(PERIODIC_DOMAIN + timestamp.encode("ascii")).digest()

@@ -1,0 +1,66 @@
+"""Choosing a provider from configuration: ``auto`` tries configfs-tsm, then /dev/sev-guest, and
+otherwise yields a provider that always says ``unavailable`` with the reason, so a pod on a node
+without SNP still runs and reports that fact. ``emulated`` is used only when asked for by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from akash_snp.guest.configfs_tsm import DEFAULT_REPORT_ROOT, ConfigfsTsmProvider
+from akash_snp.guest.provider import GuestReport, ProviderUnavailable, ReportProvider
+from akash_snp.guest.sev_guest_ioctl import DEFAULT_DEVICE, SevGuestIoctlProvider
+
+PROVIDER_CHOICES = ("auto", "configfs-tsm", "ioctl", "emulated")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Where each interface lives; the defaults are the kernel's paths."""
+
+    kind: str = "auto"
+    configfs_root: Path = DEFAULT_REPORT_ROOT
+    device: Path = DEFAULT_DEVICE
+    emulated_pki_dir: Path | None = None
+    emulated_product: str = "Genoa"
+
+
+class UnavailableProvider:
+    """No guest interface: every request fails with the reason found at start-up."""
+
+    name = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def get_report(self, report_data: bytes) -> GuestReport:
+        raise ProviderUnavailable(self.reason)
+
+
+def open_provider(config: ProviderConfig) -> ReportProvider:
+    """Build the provider ``config`` names; never raises for a missing interface."""
+    if config.kind == "configfs-tsm":
+        return ConfigfsTsmProvider(config.configfs_root)
+    if config.kind == "ioctl":
+        return SevGuestIoctlProvider(config.device)
+    if config.kind == "emulated":
+        if config.emulated_pki_dir is None:
+            raise ValueError("the emulated provider needs an emulated PKI directory")
+        from akash_snp.guest.emulated import EmulatedProvider
+
+        return EmulatedProvider.from_directory(config.emulated_pki_dir, config.emulated_product)
+    if config.kind != "auto":
+        raise ValueError(f"unknown provider {config.kind!r}; expected one of {PROVIDER_CHOICES}")
+    reasons = []
+    for candidate in (
+        ConfigfsTsmProvider(config.configfs_root),
+        SevGuestIoctlProvider(config.device),
+    ):
+        try:
+            candidate.check_available()
+        except ProviderUnavailable as reason:
+            reasons.append(str(reason))
+            continue
+        return candidate
+    return UnavailableProvider("no SEV-SNP guest interface: " + "; ".join(reasons))

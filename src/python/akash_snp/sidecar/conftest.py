@@ -1,0 +1,37 @@
+"""Fixtures for the sidecar's real-process tests: a private copy of the recorded emulated Genoa
+PKI (generating RSA-4096 keys is slow) and a running emulated sidecar trusting its root."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.testing.fixtures import (  # noqa: F401 (pytest finds fixtures by name)
+    emulated_dir,
+    emulated_pkis,
+    fake_kds,
+)
+
+
+@pytest.fixture(scope="session")
+def emulated_pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    directory = tmp_path_factory.mktemp("pki") / "Genoa"
+    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def emulated_sidecar(emulated_pki_dir: Path) -> Iterator[SidecarProcess]:
+    flags = [
+        "--provider", "emulated",
+        "--emulated-pki-dir", str(emulated_pki_dir),
+        "--trust-ark", str(emulated_pki_dir / "ark.pem"),
+        "--rate", "50", "--burst", "50",
+        "--kds-url", "http://127.0.0.1:9",  # never needed: the cert table is complete
+    ]  # fmt: skip
+    with SidecarProcess(flags) as sidecar:
+        yield sidecar

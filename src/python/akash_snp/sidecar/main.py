@@ -1,0 +1,146 @@
+"""Entry point of ``sev-attestation``: build the provider, verifier and loop from the
+configuration, then serve the app with waitress (one process, a few threads: small memory)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from types import FrameType
+
+import waitress
+from cryptography import x509
+
+from akash_snp.attest.errors import AttestError
+from akash_snp.attest.kds import KdsClient, KdsSettings
+from akash_snp.attest.policy import Policy, load_policy
+from akash_snp.guest.guard import GuardedProvider, TokenBucket
+from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
+from akash_snp.sidecar import logs
+from akash_snp.sidecar.app import create_app
+from akash_snp.sidecar.attestor import Attestor
+from akash_snp.sidecar.config import SidecarConfig, parse_config
+from akash_snp.sidecar.loop import AttestationLoop
+from akash_snp.sidecar.metrics import SidecarMetrics
+from akash_snp.sidecar.outcome import Outcome, Verifier
+from akash_snp.sidecar.state import LastResult
+from akash_snp.sidecar.timefmt import utc_now
+from akash_snp.sidecar.verification import LibraryVerifier
+
+_log = logging.getLogger("akash_snp.sidecar")
+
+
+class ConfigError(Exception):
+    """A configured file (policy, trusted root, emulated PKI) cannot be used."""
+
+
+def _verifier(config: SidecarConfig) -> LibraryVerifier:
+    settings = KdsSettings(cache_dir=config.kds_cache_dir)
+    if config.kds_url:
+        settings = KdsSettings(base_url=config.kds_url, cache_dir=config.kds_cache_dir)
+    policy = Policy()
+    if config.policy is not None:
+        try:
+            policy = load_policy(config.policy.read_bytes())
+        except (OSError, AttestError) as error:
+            raise ConfigError(f"--policy {config.policy}: {error}") from error
+    roots = []
+    for path in config.trust_ark:
+        try:
+            roots.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"--trust-ark {path}: {error}") from error
+    if config.kds_cache_dir is not None:
+        try:
+            config.kds_cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"--kds-cache-dir {config.kds_cache_dir}: {error}") from error
+    return LibraryVerifier(KdsClient(settings), policy, roots)
+
+
+class MisconfiguredVerifier:
+    """Stands in when the policy or a trusted root cannot be loaded: every attestation is then
+    reported as failed with the reason, instead of the sidecar crash-looping and taking the
+    tenant's pod down with it (FACTS 6)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def verify(self, report: bytes, cert_table: bytes, at: datetime) -> Outcome:
+        raise ConfigError(f"configuration error: {self.reason}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
+    config = parse_config(argv)
+    logs.configure(config.log_level)
+    verifier: Verifier
+    try:
+        verifier = _verifier(config)
+    except ConfigError as error:
+        _log.error("configuration error; every attestation will fail: %s", error)
+        verifier = MisconfiguredVerifier(str(error))
+    try:
+        provider = open_provider(
+            ProviderConfig(
+                kind=config.provider,
+                configfs_root=config.configfs_root,
+                device=config.device,
+                emulated_pki_dir=config.emulated_pki_dir,
+                emulated_product=config.emulated_product,
+            )
+        )
+    except (ValueError, OSError, AttestError) as error:
+        _log.error("cannot set up the %s provider: %s", config.provider, error)
+        provider = UnavailableProvider(f"the {config.provider} provider failed to start: {error}")
+    metrics = SidecarMetrics()
+    guarded = GuardedProvider(provider, TokenBucket(config.rate, config.burst))
+    attestor = Attestor(guarded, verifier, metrics, utc_now)
+    last = LastResult()
+    loop = AttestationLoop(attestor, last, config.interval, config.jitter)
+    server = waitress.create_server(
+        create_app(attestor, last, metrics),
+        host=config.bind_address,
+        port=config.port,
+        threads=config.threads,
+        ident="sev-attestation",
+    )
+    # waitress's loop swallows exceptions raised inside it (a bare except per channel), so the
+    # server runs in a thread and the main thread only waits for a signal or a server crash.
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    def serve() -> None:
+        try:
+            server.run()
+        finally:
+            stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    loop.start()
+    threading.Thread(target=serve, name="http", daemon=True).start()
+    _log.info(
+        "listening",
+        extra={
+            "address": config.bind_address,
+            "port": int(server.effective_port),
+            "provider": provider.name,
+            "interval": config.interval,
+        },
+    )
+    stopping.wait()
+    _log.info("stopping")
+    loop.stop()
+    server.close()
+    server.task_dispatcher.shutdown(timeout=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

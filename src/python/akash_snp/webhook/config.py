@@ -1,0 +1,265 @@
+"""The injector's settings: a typed, validated view of the mounted ConfigMap, reloaded on change.
+
+Every field has a documented default, so the webhook runs without any file (it then injects the
+sidecar as a native sidecar with privileged device access). The file is YAML (JSON is valid YAML);
+unknown keys are errors so that a typo never silently falls back to a default. This module reads
+files and nothing else: it builds no patches and knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_LOG = logging.getLogger(__name__)
+
+INJECTION_MODES = ("native-sidecar", "container")
+DEVICE_ACCESS_MODES = ("privileged", "device-plugin", "none")
+PROVIDERS = ("auto", "configfs-tsm", "ioctl", "emulated")
+ON_ERROR = ("deny", "allow")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_RESOURCE_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or holds a value outside what the webhook accepts."""
+
+
+def _default_excluded() -> tuple[str, ...]:
+    return ("kube-system", "kube-node-lease", "kube-public")
+
+
+def _default_requests() -> dict[str, str]:
+    return {"cpu": "10m", "memory": "32Mi"}
+
+
+def _default_limits() -> dict[str, str]:
+    return {"memory": "128Mi"}
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """What gets injected and which pods are left alone.
+
+    ``image`` defaults to the placeholder ``sev-attestation:latest``: deployments set the real,
+    pinned image reference in the ConfigMap.
+    """
+
+    image: str = "sev-attestation:latest"
+    image_pull_policy: str = "IfNotPresent"
+    # native-sidecar: initContainer with restartPolicy Always (Kubernetes >= 1.29), keeps
+    # spec.containers at one so Akash lease logs keep working. container: appended to
+    # spec.containers, for older clusters.
+    injection_mode: str = "native-sidecar"
+    # privileged: privileged container + hostPath /dev/sev-guest (CharDevice) and, with
+    # configfs_tsm, /sys/kernel/config. device-plugin: an extended resource request, minimal
+    # securityContext. none: minimal securityContext only (the sidecar reports "unavailable").
+    device_access: str = "privileged"
+    device_plugin_resource: str = "sev.akash.network/snp-guest"
+    configfs_tsm: bool = True
+    provider: str = "auto"
+    port: int = 8790
+    interval: int = 300
+    env: Mapping[str, str] = field(default_factory=dict)
+    resources_requests: Mapping[str, str] = field(default_factory=_default_requests)
+    resources_limits: Mapping[str, str] = field(default_factory=_default_limits)
+    probes: bool = True
+    run_as_user: int = 65532
+    excluded_namespaces: tuple[str, ...] = field(default_factory=_default_excluded)
+    # The webhook's own namespace is always excluded; main() fills it from POD_NAMESPACE.
+    own_namespace: str | None = None
+    skip_host_network: bool = True
+    set_default_container: bool = True
+    # What a pod CREATE gets when the webhook cannot decide (malformed request, internal error):
+    # deny matches failurePolicy Fail (never admit a pod the webhook could not inspect); allow
+    # matches failurePolicy Ignore.
+    on_error: str = "deny"
+
+    def is_excluded_namespace(self, namespace: str) -> bool:
+        """Whether pods of ``namespace`` are never injected."""
+        return namespace in self.excluded_namespaces or namespace == self.own_namespace
+
+
+_FIELD_NAMES = {f.name for f in fields(WebhookConfig)}
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _string(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{name}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name}: expected an integer in {low}..{high}, got {value!r}")
+    return int(value)
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    return value
+
+
+def _string_map(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}: expected a mapping of strings, got {value!r}")
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or isinstance(item, bool) or not isinstance(item, str | int):
+            raise ConfigError(f"{name}: entry {key!r}: {item!r} is not a string")
+        result[key] = str(item)
+    return result
+
+
+def _namespaces(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{name}: expected a list of namespace names, got {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not _DNS_LABEL.match(item):
+            raise ConfigError(f"{name}: {item!r} is not a namespace name")
+    return tuple(value)
+
+
+def parse_config(data: Any, own_namespace: str | None = None) -> WebhookConfig:
+    """Validate a decoded config document (a mapping, or None for an empty file)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"the config must be a mapping of settings, got {type(data).__name__}")
+    unknown = sorted(str(key) for key in data if key not in _FIELD_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        values[key] = _CHECKS[key](key, value)
+    for key in values.get("env", {}):
+        if not _ENV_NAME.match(key):
+            raise ConfigError(f"env: {key!r} is not a valid environment variable name")
+    if not _RESOURCE_NAME.match(values.get("device_plugin_resource", "a/b")):
+        raise ConfigError(
+            f"device_plugin_resource: {values['device_plugin_resource']!r} is invalid"
+        )
+    if own_namespace and "own_namespace" not in values:
+        values["own_namespace"] = own_namespace
+    return WebhookConfig(**values)
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "image": _string,
+    "image_pull_policy": lambda n, v: _choice(n, v, PULL_POLICIES),
+    "injection_mode": lambda n, v: _choice(n, v, INJECTION_MODES),
+    "device_access": lambda n, v: _choice(n, v, DEVICE_ACCESS_MODES),
+    "device_plugin_resource": _string,
+    "configfs_tsm": _boolean,
+    "provider": lambda n, v: _choice(n, v, PROVIDERS),
+    "port": lambda n, v: _integer(n, v, 1, 65535),
+    "interval": lambda n, v: _integer(n, v, 1, 86400),
+    "env": _string_map,
+    "resources_requests": _string_map,
+    "resources_limits": _string_map,
+    "probes": _boolean,
+    "run_as_user": lambda n, v: _integer(n, v, 0, 2**31 - 1),
+    "excluded_namespaces": _namespaces,
+    "own_namespace": lambda n, v: _namespaces(n, [v])[0],
+    "skip_host_network": _boolean,
+    "set_default_container": _boolean,
+    "on_error": lambda n, v: _choice(n, v, ON_ERROR),
+}
+
+
+def load_config(path: Path, own_namespace: str | None = None) -> WebhookConfig:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    try:
+        return parse_config(data, own_namespace)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class ConfigSource:
+    """The current config: re-read when the file changes, keeping the last good one on errors.
+
+    A cheap ``stat`` runs at most once every ``check_interval`` seconds (ConfigMap updates arrive
+    by an atomic symlink swap, which changes the inode). Without a path the defaults are fixed.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        own_namespace: str | None = None,
+        check_interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._path = path
+        self._own_namespace = own_namespace
+        self._interval = check_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_check = clock() + check_interval
+        if path is None:
+            self._config = parse_config({}, own_namespace)
+            self._seen: tuple[int, int, int, int] | None = None
+        else:
+            self._seen = _fingerprint(path)
+            self._config = load_config(path, own_namespace)
+
+    def current(self) -> WebhookConfig:
+        """The config to use for this request."""
+        if self._path is None or self._clock() < self._next_check:
+            return self._config
+        with self._lock:
+            now = self._clock()
+            if now >= self._next_check:
+                self._next_check = now + self._interval
+                self._maybe_reload(self._path)
+            return self._config
+
+    def _maybe_reload(self, path: Path) -> None:
+        seen = _fingerprint(path)
+        if seen == self._seen:
+            return
+        self._seen = seen
+        try:
+            self._config = load_config(path, self._own_namespace)
+        except ConfigError as exc:
+            _LOG.error(
+                "config reload failed, keeping the previous config", extra={"error": str(exc)}
+            )
+            return
+        _LOG.info("config reloaded", extra={"path": str(path)})

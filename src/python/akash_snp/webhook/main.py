@@ -1,0 +1,115 @@
+"""``sev-webhook``: run the injector (``serve``, the default) or make its TLS files (``certs``).
+
+``sev-webhook --tls-cert FILE --tls-key FILE [--port 8443] [--config FILE]`` serves without naming
+the subcommand. Unusable input (missing certificate, invalid config) is one line on stderr and exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from akash_snp.webhook.config import ConfigError, ConfigSource
+from akash_snp.webhook.tls import CertificateReloader, TLSFilesError
+
+EXIT_USAGE = 2
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sev-webhook [serve]",
+        description="Mutating admission webhook that injects the SEV-SNP attestation sidecar. "
+        "Run 'sev-webhook certs --help' for the certificate helper.",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="PEM serving certificate (chain); reloaded when the file changes",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="PEM private key; reloaded when the file changes",
+    )
+    parser.add_argument("--port", type=int, default=8443, help="HTTPS port (default 8443)")
+    parser.add_argument(
+        "--bind-address",
+        default="0.0.0.0",  # noqa: S104 - pod network
+        help="address to listen on (default 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="YAML/JSON settings (a mounted ConfigMap); reloaded when it changes; "
+        "without it the documented defaults apply",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="threads per worker (default 16); keep workers x threads at or above the number of "
+        "connections the API server opens, or TLS requests queue for long",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="info logs one line per admission with its result and reason (default info)",
+    )
+    return parser
+
+
+def serve_main(argv: list[str]) -> int:
+    """Parse the serve flags, check the inputs, then run the server."""
+    args = _serve_parser().parse_args(argv)
+    if not 1 <= args.port <= 65535 or args.workers < 1 or args.threads < 1:
+        print(
+            "sev-webhook: --port must be 1..65535, --workers and --threads at least 1",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        reloader = CertificateReloader(args.tls_cert, args.tls_key)
+        source = ConfigSource(args.config, own_namespace=os.environ.get("POD_NAMESPACE") or None)
+    except (TLSFilesError, ConfigError) as exc:
+        print(f"sev-webhook: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from akash_snp.webhook.jsonlog import configure_logging
+    from akash_snp.webhook.server import ServerOptions, serve
+
+    configure_logging(args.log_level.upper())
+    options = ServerOptions(
+        cert=args.tls_cert,
+        key=args.tls_key,
+        port=args.port,
+        bind_address=args.bind_address,
+        workers=args.workers,
+        threads=args.threads,
+        log_level=args.log_level.upper(),
+    )
+    return serve(options, source, reloader)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sev-webhook`` pex."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "certs":
+        from akash_snp.webhook.certs_command import main as certs_main
+
+        return certs_main(args[1:])
+    if args and args[0] == "serve":
+        args = args[1:]
+    return serve_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

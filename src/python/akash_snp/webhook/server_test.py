@@ -1,0 +1,207 @@
+"""The real server: gunicorn workers over HTTPS on 127.0.0.1, started as a subprocess.
+
+Checks: certificate files replaced under concurrent load fail no request and the new certificate
+is served afterwards; malformed AdmissionReviews get well-formed answers, never a 5xx; metrics are
+summed over workers; unusable certificate files are a one-line error with exit status 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from akash_snp.webhook.certs_command import Issued, make_ca, make_serving_cert
+from akash_snp.webhook.review_test import admission, body
+
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _install(folder: Path, issued: Issued) -> None:
+    """Replace tls.crt and tls.key the way a Secret volume does: new files, atomic renames."""
+    key_pem = issued.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    for name, data in (
+        ("tls.key", key_pem),
+        ("tls.crt", issued.cert.public_bytes(serialization.Encoding.PEM)),
+    ):
+        temp = folder / f".{name}.new"
+        temp.write_bytes(data)
+        os.replace(temp, folder / name)
+
+
+class Server:
+    def __init__(
+        self, folder: Path, process: subprocess.Popen[bytes], port: int, ca: Issued
+    ) -> None:
+        self.ca = ca
+        self.folder = folder
+        self.process = process
+        self.url = f"https://127.0.0.1:{port}"
+        self.port = port
+        self.trust = str(folder / "trust.pem")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("webhook-tls")
+    ca = make_ca("test-ca", NOW, 2)
+    _install(folder, make_serving_cert(ca, "hook", "ns", NOW, 1, ["127.0.0.1"]))
+    (folder / "trust.pem").write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "akash_snp.webhook.main",
+        "--tls-cert", str(folder / "tls.crt"), "--tls-key", str(folder / "tls.key"),
+        "--port", str(port), "--bind-address", "127.0.0.1", "--workers", "2",
+    ]  # fmt: skip
+    with open(folder / "server.log", "wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
+    srv = Server(folder, process, port, ca)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{srv.url}/readyz", verify=srv.trust, timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"server did not start: {(folder / 'server.log').read_text()}")
+        time.sleep(0.1)
+    yield srv
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _served_certificate(srv: Server) -> x509.Certificate:
+    context = ssl.create_default_context(cafile=srv.trust)
+    with (
+        socket.create_connection(("127.0.0.1", srv.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der)
+
+
+def test_certificate_replaced_under_load_fails_nothing(server: Server) -> None:
+    new = make_serving_cert(server.ca, "hook", "ns", NOW, 1, ["127.0.0.1"])
+    payload = body(admission())
+    failures: list[str] = []
+    counts = [0] * 8
+    stop = threading.Event()
+
+    def load(index: int) -> None:
+        keep_alive = index % 2 == 0
+        session = requests.Session()
+        while not stop.is_set():
+            try:
+                if not keep_alive:
+                    session.close()
+                reply = session.post(
+                    f"{server.url}/mutate", data=payload, verify=server.trust, timeout=10
+                )
+                answer = reply.json()
+                if reply.status_code != 200 or answer["response"]["allowed"] is not True:
+                    failures.append(f"{reply.status_code} {reply.text[:200]}")
+                counts[index] += 1
+            except Exception as exc:
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(len(counts))]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    _install(server.folder, new)
+    time.sleep(2.5)  # the reloader stats the files at most once a second
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    assert all(count > 0 for count in counts)
+    # every worker now presents the new certificate on new connections
+    for _ in range(12):
+        assert _served_certificate(server) == new.cert
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"this is not json", "not JSON"),
+        (b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}', "no request"),
+        (body(admission({"uid": None})), "no uid"),
+        (body(admission(kind="ConfigMap")), "expected kind"),
+        (b"[" + b"1," * (3 * 1024 * 1024) + b"1]", "larger than"),
+    ],
+    ids=["not-json", "no-request", "no-uid", "wrong-kind", "huge-body"],
+)
+def test_malformed_reviews_get_well_formed_answers(
+    server: Server, raw: bytes, message: str
+) -> None:
+    reply = requests.post(f"{server.url}/mutate", data=raw, verify=server.trust, timeout=30)
+    assert reply.status_code == 200
+    answer = reply.json()
+    assert answer["apiVersion"] == "admission.k8s.io/v1"
+    assert answer["kind"] == "AdmissionReview"
+    assert answer["response"]["allowed"] is False
+    assert message in answer["response"]["status"]["message"]
+
+
+def test_injection_over_https_and_metrics_across_workers(server: Server) -> None:
+    session = requests.Session()
+    for _ in range(20):
+        reply = session.post(f"{server.url}/mutate", data=body(admission()), verify=server.trust)
+        patch = json.loads(base64.b64decode(reply.json()["response"]["patch"]))
+        assert any(op["path"] == "/spec/initContainers" for op in patch)
+    metrics = requests.get(f"{server.url}/metrics", verify=server.trust, timeout=10).text
+    injected = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("sev_webhook_injections_total")
+    ]
+    assert len(injected) == 1
+    assert injected[0] >= 20
+
+
+def test_logs_are_json_lines(server: Server) -> None:
+    lines = [line for line in (server.folder / "server.log").read_text().splitlines() if line]
+    assert lines
+    for line in lines:
+        assert isinstance(json.loads(line), dict)
+
+
+def test_missing_certificate_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "akash_snp.webhook.main", "--tls-cert", str(tmp_path / "no.crt"),
+         "--tls-key", str(tmp_path / "no.key")],
+        env=_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "does not exist" in result.stderr

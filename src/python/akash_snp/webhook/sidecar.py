@@ -1,0 +1,129 @@
+"""The injected container and its volumes, as raw Kubernetes JSON built from the config.
+
+Pure functions: config (and the volume names already taken in the pod) in, plain dicts out. What
+may appear where follows the Pod API: probes and ``restartPolicy: Always`` only on a native sidecar
+or a regular container (this module never emits a plain init container).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from akash_snp.webhook.config import WebhookConfig
+
+SIDECAR_NAME = "sev-attestation"
+PORT_NAME = "sev-attest"
+SEV_GUEST_DEVICE = "/dev/sev-guest"
+CONFIGFS_PATH = "/sys/kernel/config"
+_TMP_PATH = "/tmp"  # noqa: S108 - a mount point inside the container, backed by an emptyDir
+
+
+def unique_name(base: str, taken: Collection[str]) -> str:
+    """``base``, or ``base-N`` with the smallest N that is not already ``taken``."""
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _security_context(config: WebhookConfig) -> dict[str, Any]:
+    if config.device_access == "privileged":
+        return {"privileged": True}
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": config.run_as_user != 0,
+        "runAsUser": config.run_as_user,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _resources(config: WebhookConfig) -> dict[str, Any]:
+    requests = dict(config.resources_requests)
+    limits = dict(config.resources_limits)
+    if config.device_access == "device-plugin":
+        requests[config.device_plugin_resource] = "1"
+        limits[config.device_plugin_resource] = "1"
+    resources: dict[str, Any] = {}
+    if requests:
+        resources["requests"] = requests
+    if limits:
+        resources["limits"] = limits
+    return resources
+
+
+def _probe(path: str, config: WebhookConfig, period: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": config.port, "scheme": "HTTP"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+
+
+def _env(config: WebhookConfig) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "PEX_ROOT", "value": f"{_TMP_PATH}/pex"},
+    ]
+    reserved = {item["name"] for item in env}
+    env.extend({"name": k, "value": v} for k, v in sorted(config.env.items()) if k not in reserved)
+    return env
+
+
+def sidecar_volumes(
+    config: WebhookConfig, taken: Collection[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The pod volumes to add and the sidecar's mounts of them, with names not in ``taken``."""
+    wanted: list[tuple[str, dict[str, Any], str]] = [
+        ("sev-attestation-tmp", {"emptyDir": {"sizeLimit": "64Mi"}}, _TMP_PATH)
+    ]
+    if config.device_access == "privileged":
+        device = {"hostPath": {"path": SEV_GUEST_DEVICE, "type": "CharDevice"}}
+        wanted.append(("sev-guest", device, SEV_GUEST_DEVICE))
+        if config.configfs_tsm:
+            configfs = {"hostPath": {"path": CONFIGFS_PATH, "type": "Directory"}}
+            wanted.append(("sev-configfs", configfs, CONFIGFS_PATH))
+    used = set(taken)
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for base, source, mount_path in wanted:
+        name = unique_name(base, used)
+        used.add(name)
+        volumes.append({"name": name, **source})
+        mounts.append({"name": name, "mountPath": mount_path})
+    return volumes, mounts
+
+
+def sidecar_container(
+    config: WebhookConfig, mounts: list[dict[str, Any]], port_name: str = PORT_NAME
+) -> dict[str, Any]:
+    """The attestation container; a native sidecar unless the config asks for a regular one."""
+    container: dict[str, Any] = {
+        "name": SIDECAR_NAME,
+        "image": config.image,
+        "imagePullPolicy": config.image_pull_policy,
+    }
+    if config.injection_mode == "native-sidecar":
+        container["restartPolicy"] = "Always"
+    container["args"] = [
+        f"--provider={config.provider}",
+        f"--port={config.port}",
+        f"--interval={config.interval}",
+    ]
+    container["env"] = _env(config)
+    container["ports"] = [{"name": port_name, "containerPort": config.port, "protocol": "TCP"}]
+    resources = _resources(config)
+    if resources:
+        container["resources"] = resources
+    if config.probes:
+        container["readinessProbe"] = _probe("/readyz", config, period=10)
+        container["livenessProbe"] = _probe("/healthz", config, period=30)
+    container["securityContext"] = _security_context(config)
+    container["volumeMounts"] = mounts
+    return container
