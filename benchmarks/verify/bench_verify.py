@@ -62,7 +62,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--n", type=int, default=200, help="calls per round (warm, floor)")
     parser.add_argument("--case", default="genoa-zen4c-v3-vcek")
-    parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/venv-bench"))
+    parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/venv-bench"))  # noqa: S108
     args = parser.parse_args()
 
     manifest = json.loads((REAL / "manifest.json").read_text())
@@ -116,8 +116,10 @@ def main() -> int:
             print(f"sev-attest-tool run failed: {result.stderr.strip()[-300:]}", file=sys.stderr)
 
     floor_ms = statistics.median(samples["floor"]) * 1e3
-    print(f"case {case['id']} ({case['product']}, report v{case['report_version']}), "
-          f"{args.rounds} interleaved rounds, medians")
+    print(
+        f"case {case['id']} ({case['product']}, report v{case['report_version']}), "
+        f"{args.rounds} interleaved rounds, medians"
+    )
     print(f"{'what':<44} {'ms/report':>10} {'x floor':>8}")
     rows = [
         ("floor: one ECDSA P-384 verify (cryptography)", samples["floor"]),
@@ -129,8 +131,10 @@ def main() -> int:
     for name, values in rows:
         ms = statistics.median(values) * 1e3
         print(f"{name:<44} {ms:>10.3f} {ms / floor_ms:>8.2f}")
-    print(f"median of per-round warm/floor ratios: {statistics.median(ratios):.3f} "
-          f"(target <= 1.15)")
+    print(
+        f"median of per-round warm/floor ratios: {statistics.median(ratios):.3f} "
+        f"(target <= 1.15)"
+    )
     return 0
 
 

@@ -4,7 +4,7 @@ as one pure function (the Pants rule only fetches the inputs and writes the outp
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from debian_image.debfile import deb_entries
@@ -20,7 +20,7 @@ from debian_image.tarlayer import write_tar
 APP_DIR = "app"
 USER_NAME = "nonroot"
 NONROOT_UID = 65532
-PEX_ROOT = "/tmp/pex"
+PEX_ROOT = "/tmp/pex"  # noqa: S108 (inside the image: /tmp is the only writable directory)
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ def closure(
                     continue
                 present = [n for n in wanted if n in index]
                 if not present:
-                    raise ImageBuildError(f"{real} depends on {' | '.join(wanted)}: none is indexed")
+                    raise ImageBuildError(
+                        f"{real} depends on {' | '.join(wanted)}: none is indexed"
+                    )
                 pending.append(present[0])
     return [chosen[name] for name in sorted(chosen)]

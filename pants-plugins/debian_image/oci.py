@@ -65,7 +65,8 @@ class Image:
 
 def build_image(layers: Sequence[Layer], runtime: RuntimeConfig, architecture: str) -> Image:
     """Config, manifest and blobs for the layers (lowest first)."""
-    layer_digests = tuple(sha256_digest(layer.tar) for layer in layers)
+    digested = [(sha256_digest(layer.tar), layer) for layer in layers]
+    layer_digests = tuple(digest for digest, _ in digested)
     config = {
         "architecture": architecture,
         "os": "linux",
@@ -93,12 +94,12 @@ def build_image(layers: Sequence[Layer], runtime: RuntimeConfig, architecture: s
             },
             "layers": [
                 {"mediaType": LAYER_MEDIA_TYPE, "digest": digest, "size": len(layer.tar)}
-                for digest, layer in zip(layer_digests, layers)
+                for digest, layer in digested
             ],
             "annotations": dict(runtime.labels),
         }
     )
-    blobs = {digest: layer.tar for digest, layer in zip(layer_digests, layers)}
+    blobs = {digest: layer.tar for digest, layer in digested}
     blobs[config_digest] = config_bytes
     manifest_digest = sha256_digest(manifest)
     blobs[manifest_digest] = manifest

@@ -95,7 +95,9 @@ def fetch_index(mirror: str, suite: str, architecture: str) -> str:
         ]
         flags = [arg for option in options for arg in ("-o", option)]
         subprocess.run(["apt-get", *flags, "-q", "update"], check=True, capture_output=True)
-        lists = sorted((work / "lists").glob(f"*_dists_{suite}_main_binary-{architecture}_Packages*"))
+        lists = sorted(
+            (work / "lists").glob(f"*_dists_{suite}_main_binary-{architecture}_Packages*")
+        )
         if not lists:
             raise ImageBuildError(f"apt fetched no {suite}/main {architecture} Packages index")
         helper = subprocess.run(

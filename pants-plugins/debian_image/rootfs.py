@@ -11,8 +11,12 @@ from collections.abc import Iterable, Sequence
 from debian_image.errors import ImageBuildError
 from debian_image.fsentry import DIRECTORY, FILE, SYMLINK, FsEntry
 
-# Trees dropped from every package: text for humans, and the CA certificates after bundling.
+# Trees dropped from every package: text for humans, the CA certificates after bundling, glibc's
+# iconv modules (8 MB; CPython's codecs are its own and OpenSSL does not call iconv) and the
+# interactive help() topics.
 DROPPED_TREES = (
+    "usr/lib/x86_64-linux-gnu/gconv",
+    "usr/lib/python3.11/pydoc_data",
     "usr/share/doc",
     "usr/share/doc-base",
     "usr/share/man",
@@ -43,7 +47,9 @@ def ca_bundle(entries: Iterable[FsEntry]) -> bytes:
     )
     certs = [e for e in certs if e.path.endswith(".crt")]
     if not certs:
-        raise ImageBuildError(f"no CA certificates under /{CA_SOURCE_TREE}: is ca-certificates locked?")
+        raise ImageBuildError(
+            f"no CA certificates under /{CA_SOURCE_TREE}: is ca-certificates locked?"
+        )
     return b"".join(e.data if e.data.endswith(b"\n") else e.data + b"\n" for e in certs)
 
 
@@ -64,7 +70,10 @@ def merge_packages(packages: Sequence[tuple[str, Sequence[FsEntry]]]) -> list[Fs
 
 def accounts(user_name: str, uid: int) -> list[FsEntry]:
     """/etc/passwd and /etc/group with root and one unprivileged user (no login shell)."""
-    passwd = f"root:x:0:0:root:/root:/nonexistent\n{user_name}:x:{uid}:{uid}::/home/{user_name}:/nonexistent\n"
+    passwd = (
+        "root:x:0:0:root:/root:/nonexistent\n"
+        f"{user_name}:x:{uid}:{uid}::/home/{user_name}:/nonexistent\n"
+    )
     group = f"root:x:0:\n{user_name}:x:{uid}:\n"
     return [
         FsEntry("etc/passwd", FILE, 0o644, passwd.encode()),
@@ -74,7 +83,9 @@ def accounts(user_name: str, uid: int) -> list[FsEntry]:
     ]
 
 
-def base_rootfs(packages: Sequence[tuple[str, Sequence[FsEntry]]], user_name: str, uid: int) -> list[FsEntry]:
+def base_rootfs(
+    packages: Sequence[tuple[str, Sequence[FsEntry]]], user_name: str, uid: int
+) -> list[FsEntry]:
     """The base layer's entries: merged package data, CA bundle, accounts and a sticky /tmp."""
     everything = [e for _, entries in packages for e in entries]
     tree = merge_packages(packages)

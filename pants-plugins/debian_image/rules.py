@@ -153,7 +153,7 @@ async def build_base_layer(lock_file: LockFile, subsystem: DebianImageSubsystem)
         for p in lock.packages
     )
     contents = await MultiGet(Get(DigestContents, Digest, d) for d in downloads)
-    debs = {p.name: c[0].content for p, c in zip(lock.packages, contents)}
+    debs = {p.name: contents[i][0].content for i, p in enumerate(lock.packages)}
     try:
         return BaseLayer(base_layer(lock, debs))
     except ImageBuildError as exc:
@@ -202,7 +202,8 @@ async def build_debian_image(
         tag=field_set.tag.value or "latest",
         pex_name=pex_name,
         entrypoint=tuple(
-            arg.replace("{pex}", f"/{APP_DIR}/{pex_name}") for arg in field_set.entrypoint.value or ()
+            arg.replace("{pex}", f"/{APP_DIR}/{pex_name}")
+            for arg in field_set.entrypoint.value or ()
         ),
         user=field_set.user.value or "65532:65532",
         env=tuple(field_set.env.value or ()),

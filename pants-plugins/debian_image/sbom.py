@@ -82,7 +82,11 @@ def spdx_document(
             "relatedSpdxElement": image_id,
         }
     ] + [
-        {"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": p["SPDXID"]}
+        {
+            "spdxElementId": image_id,
+            "relationshipType": "CONTAINS",
+            "relatedSpdxElement": p["SPDXID"],
+        }
         for p in packages[1:]
     ]
     document = {

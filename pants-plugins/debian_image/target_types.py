@@ -25,7 +25,9 @@ class DebianImageLockField(SingleSourceField):
     required = False
     default = "debian-packages.lock.json"
     expected_file_extensions = (".json",)
-    help = "The Debian package lock (refresh: ./pants run pants-plugins/debian_image/refresh_lock.py)."
+    help = (
+        "The Debian package lock (refresh: ./pants run pants-plugins/debian_image/refresh_lock.py)."
+    )
 
 
 class DebianImageRepositoryField(StringField):

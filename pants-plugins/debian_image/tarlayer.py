@@ -17,7 +17,7 @@ _DIR_MODE = 0o755
 
 
 def with_parents(entries: Iterable[FsEntry]) -> list[FsEntry]:
-    """Entries plus any missing parent directories (mode 0755), sorted by path, duplicates refused."""
+    """Entries plus missing parent directories (mode 0755), sorted by path; no duplicates."""
     by_path: dict[str, FsEntry] = {}
     for entry in entries:
         if entry.path in by_path:

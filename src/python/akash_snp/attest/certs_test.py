@@ -142,3 +142,20 @@ def test_mutated_certificate_files_raise_only_library_errors(
     except AttestError:
         return  # the library's own error type is the acceptable failure
     assert all(isinstance(c.role, CertRole) for c in loaded)
+
+
+def test_product_name_must_match_the_issuer(emulated_genoa_pki: EmulatedAmd) -> None:
+    pki = emulated_genoa_pki
+    tcb = TcbVersion(bootloader=1, tee=0, snp=1, microcode=1)
+    extensions = pki._spl_extensions(tcb, "Milan-B0")  # a Genoa-issued VCEK claiming Milan
+    der = pki._endorsement(
+        "SEV-VCEK",
+        pki.vcek_key(bytes(64), tcb),
+        "SEV-Genoa",
+        pki.ask_key,
+        extensions,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        timedelta(days=1),
+    )
+    with pytest.raises(CertificateError, match="contradicts its issuer"):
+        load_certificates(der)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -22,13 +24,17 @@ AT = datetime(2025, 6, 1, tzinfo=UTC)
 GENOA_TCB = TcbVersion(bootloader=10, tee=0, snp=23, microcode=84)
 
 
-def _client(kds: FakeKds, **overrides: object) -> KdsClient:
+def _client(kds: FakeKds, **overrides: Any) -> KdsClient:
+    # Generous timeouts unless a test is about them: the fake KDS signs with pure-Python RSA,
+    # which is slow on a busy machine.
     settings = KdsSettings(
-        base_url=kds.url, request_timeout=2.0, deadline=5.0, backoff_initial=0.01, backoff_max=0.05
+        base_url=kds.url,
+        request_timeout=20.0,
+        deadline=60.0,
+        backoff_initial=0.01,
+        backoff_max=0.05,
     )
-    for key, value in overrides.items():
-        settings = KdsSettings(**{**settings.__dict__, key: value})
-    return KdsClient(settings)
+    return KdsClient(replace(settings, **overrides))
 
 
 def test_url_formats() -> None:
@@ -85,7 +91,7 @@ def test_slow_answers_time_out(fake_kds: FakeKds) -> None:
     client = _client(fake_kds, request_timeout=0.2, deadline=0.5, max_attempts=10)
     with pytest.raises(KdsError, match="within 0.5s") as raised:
         client.cert_chain(Product.GENOA)
-    assert "ReadTimeout" in str(raised.value)
+    assert "timed out" in str(raised.value)
 
 
 def test_deadline_stops_retrying(fake_kds: FakeKds) -> None:
@@ -115,7 +121,7 @@ def test_unreachable_kds(tmp_path: Path) -> None:
             base_url="http://127.0.0.1:9", deadline=0.5, backoff_initial=0.01, request_timeout=0.2
         )
     )
-    with pytest.raises(KdsError, match="ConnectionError"):
+    with pytest.raises(KdsError, match="ConnectionRefusedError"):
         client.cert_chain(Product.MILAN)
 
 

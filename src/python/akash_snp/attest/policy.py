@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -62,7 +62,7 @@ class Policy:
     max_vmpl: int | None = None
     allow_current_tcb_above_committed: bool = True
     allowed_signing_keys: tuple[str, ...] = ("VCEK", "VLEK")
-    allowed_products: tuple[Product, ...] = field(default=())
+    allowed_products: tuple[Product, ...] = ()
     require_crl: bool = False
     allow_stale_crl: bool = False
 

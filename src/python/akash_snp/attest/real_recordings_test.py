@@ -176,3 +176,14 @@ def test_wrong_product_chain_is_an_error(
     milan_chain = (snp_real_dir / "amd" / "milan_vcek_chain.pem").read_bytes()
     with pytest.raises(ChainError, match="no ASK and ARK certificate for Genoa"):
         verify_attestation(report, certificates=[vcek, milan_chain], at=at)
+
+
+def test_extra_forged_chain_does_not_displace_the_real_one(
+    snp_real_manifest: dict[str, Any], snp_real_dir: Path, emulated_genoa_pki: Any
+) -> None:
+    case = next(c for c in snp_real_manifest["cases"] if c["product"] == "Genoa")
+    report, certs, at = _case_inputs(case, snp_real_dir)
+    forged = emulated_genoa_pki.chain_pem("vcek")
+    for order in ([forged, *certs], [*certs, forged]):
+        verdict = verify_attestation(report, certificates=order, at=at, policy=LENIENT)
+        assert verdict.genuine, verdict.summary()

@@ -67,7 +67,7 @@ def verify_attestation(
     """Verify a raw report end to end; see the package docstring for the contract."""
     if at.tzinfo is None:
         raise AttestError("the verification time must be timezone-aware (UTC)")
-    policy = policy or _DEFAULT_POLICY
+    policy = policy if policy is not None else _DEFAULT_POLICY
     supplied = certs_module.load_all(certificates)  # unusable certificates raise, even if ...
     revocation_lists = [crl.load_crl(blob) for blob in crls]  # ... the report is malformed
     try:
@@ -92,7 +92,7 @@ def verify_attestation(
     wanted = CertRole.VCEK if key_kind == SIGNING_KEY_VCEK else CertRole.VLEK
     endorsement = _endorsement(report, product, wanted, supplied, kds)
     checks.append(_key_kind_check(wanted, endorsement.role))
-    intermediate, ark = _chain(product, _INTERMEDIATE[endorsement.role], supplied, kds)
+    intermediate, ark = _chain(product, _INTERMEDIATE[endorsement.role], endorsement, supplied, kds)
     checks += _chain_checks(endorsement, intermediate, ark, product, at, extra_roots)
     checks += _crl_checks(
         revocation_lists, intermediate, ark, product, endorsement.role, at, policy, kds
@@ -220,22 +220,39 @@ def _endorsement(
 
 
 def _find(
-    supplied: list[AmdCertificate], role: CertRole, product: Product
+    supplied: Sequence[AmdCertificate],
+    role: CertRole,
+    product: Product,
+    signed: AmdCertificate | None,
 ) -> AmdCertificate | None:
-    return next((c for c in supplied if c.role is role and c.product is product), None)
+    """The certificate of ``role`` for ``product``; among several, the one that signed ``signed``.
+
+    Choosing by signature means extra, unrelated certificates in the input never displace the
+    right issuer (a wrong pick could only cause a rejection, never an acceptance).
+    """
+    candidates = [c for c in supplied if c.role is role and c.product is product]
+    if len(candidates) > 1 and signed is not None:
+        for candidate in candidates:
+            if chain.verify_link(signed, candidate) is None:
+                return candidate
+    return candidates[0] if candidates else None
 
 
 def _chain(
-    product: Product, role: CertRole, supplied: list[AmdCertificate], kds: KdsClient | None
+    product: Product,
+    role: CertRole,
+    endorsement: AmdCertificate,
+    supplied: list[AmdCertificate],
+    kds: KdsClient | None,
 ) -> tuple[AmdCertificate, AmdCertificate]:
     """The intermediate (ASK/ASVK) and ARK, from the inputs or else from KDS."""
-    intermediate = _find(supplied, role, product)
-    ark = _find(supplied, CertRole.ARK, product)
+    intermediate = _find(supplied, role, product, endorsement)
+    ark = _find(supplied, CertRole.ARK, product, intermediate)
     if (intermediate is None or ark is None) and kds is not None:
         kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
         fetched = certs_module.load_certificates(kds.cert_chain(product, kind))
-        intermediate = intermediate or _find(list(fetched), role, product)
-        ark = ark or _find(list(fetched), CertRole.ARK, product)
+        intermediate = intermediate or _find(fetched, role, product, endorsement)
+        ark = ark or _find(fetched, CertRole.ARK, product, intermediate)
     if intermediate is None or ark is None:
         missing = " and ".join(
             name for name, cert in ((role.value, intermediate), ("ARK", ark)) if cert is None

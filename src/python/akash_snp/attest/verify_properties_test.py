@@ -93,3 +93,32 @@ def test_unknown_cpuid_rejects_instead_of_raising(
     assert verdict.check("product").ok is False
     assert "family 0x17" in verdict.check("product").detail
     assert not verdict.check("report_signature").ok
+
+
+@settings(max_examples=100, deadline=None)
+@given(report=st.binary(min_size=1184, max_size=1184))
+def test_arbitrary_report_bytes_give_a_rejected_verdict_or_a_library_error(
+    signed: SignedReport, root: x509.Certificate, report: bytes
+) -> None:
+    from akash_snp.attest.errors import AttestError
+    from akash_snp.attest.verify import verify_attestation
+
+    try:
+        verdict = verify_attestation(
+            report, certificates=[signed.cert_table], at=AT, extra_roots=[root]
+        )
+    except AttestError:
+        return
+    assert not verdict.genuine
+
+
+@settings(max_examples=100, deadline=None)
+@given(blob=st.binary(max_size=3000))
+def test_arbitrary_certificate_input_raises_only_library_errors(
+    signed: SignedReport, blob: bytes
+) -> None:
+    from akash_snp.attest.errors import AttestError
+    from akash_snp.attest.verify import verify_attestation
+
+    with pytest.raises(AttestError):
+        verify_attestation(signed.report, certificates=[blob], at=AT)

@@ -209,3 +209,36 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report"]) == 2
     assert "--report" in capsys.readouterr().err
     assert main(["--help"]) == 0
+
+
+def test_runs_as_a_real_process(snp_real_dir: Path, snp_real_manifest: dict[str, Any]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    case = _case(snp_real_manifest, "milan-v2-vcek-virtee")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "akash_snp.cli.main",
+            "report",
+            "--report",
+            str(snp_real_dir / case["report"]),
+            "--certs",
+            str(snp_real_dir / case["endorsement_cert"]),
+            "--certs",
+            str(snp_real_dir / case["chain"]),
+            "--at",
+            case["verify_at"],
+            "--offline",
+            "--json",
+        ],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "genuine"

@@ -28,12 +28,12 @@ def _overlay_with(tree: Path, family: str, components: list[str]) -> Path:
     data = yaml.safe_load(path.read_text())
     product = [c for c in data["components"] if "/product-" in c]
     assert len(product) == 1
-    data["components"] = product + [f"../../components/{c}" for c in components]
+    data["components"] = [f"../../components/{c}" for c in components] + product
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path.parent
 
 
-@pytest.fixture
+@pytest.fixture()
 def tree(kustomize_dir: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "kustomize"
     shutil.copytree(kustomize_dir, copy)
@@ -44,8 +44,12 @@ def _make_certs(tree: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """Run `sev-webhook certs` into the component's tls/ folder; return the printed caBundle."""
     capsys.readouterr()
     out_dir = tree / "components" / "tls-self-managed" / "tls"
-    assert certs_main(["--service", "sev-webhook", "--namespace", "sev-webhook",
-                       "--out-dir", str(out_dir)]) == 0
+    assert (
+        certs_main(
+            ["--service", "sev-webhook", "--namespace", "sev-webhook", "--out-dir", str(out_dir)]
+        )
+        == 0
+    )
     return capsys.readouterr().out.strip()
 
 
@@ -76,10 +80,12 @@ def test_self_managed_tls_without_certificate_files_fails_to_render(
     assert "tls.crt" in result.stderr
 
 
-def test_two_tls_components_conflict(tree: Path, kubectl: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Choosing both TLS components is an error, not a silent mix."""
+def test_both_tls_components_are_refused(
+    tree: Path, kubectl: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Choosing both TLS components is a render error, not two writers of one Secret."""
     _make_certs(tree, capsys)
     overlay = _overlay_with(tree, "m6a", ["tls-cert-manager", "tls-self-managed"])
     result = kustomize(kubectl, overlay)
-    docs = [d for d in yaml.safe_load_all(result.stdout) if d] if result.returncode == 0 else []
-    assert result.returncode != 0 or not docs
+    assert result.returncode != 0
+    assert "sev-webhook-tls-choice" in result.stderr

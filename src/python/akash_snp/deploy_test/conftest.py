@@ -82,5 +82,3 @@ def rendered_overlays(
     overlays = sorted(p.name for p in (kustomize_dir / "overlays").iterdir() if p.is_dir())
     assert overlays == sorted(FAMILIES), "overlays and the documented families differ"
     return {name: render(kustomize_dir / "overlays" / name) for name in overlays}
-
-

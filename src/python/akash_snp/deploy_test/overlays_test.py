@@ -25,12 +25,15 @@ def test_overlay_keeps_the_documented_invariants(
     assert_invariants(rendered_overlays[family], Expect(family, FAMILIES[family]), tmp_path)
 
 
-def test_strict_validation_rejects_an_unknown_field(rendered_overlays: dict[str, list[Doc]]) -> None:
+def test_strict_validation_rejects_an_unknown_field(
+    rendered_overlays: dict[str, list[Doc]],
+) -> None:
     """The validator is not vacuous: a misspelt field in a rendered object is reported."""
     deployment = copy.deepcopy(one(rendered_overlays["m7a"], "Deployment", "sev-webhook"))
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
     errors = validation_errors([deployment])
-    assert len(errors) == 2 and all("readinessProbes" in e for e in errors)
+    assert len(errors) == 2
+    assert all("readinessProbes" in e for e in errors)
 
 
 def test_unexpected_kind_without_schema_is_an_error() -> None:
@@ -42,8 +45,10 @@ def test_overlays_differ_only_where_the_family_does(
     rendered_overlays: dict[str, list[Doc]],
 ) -> None:
     """Same objects in every overlay; the webhook is sized by the family's vCPU:memory ratio."""
-    kinds = {f: sorted((d["kind"], d["metadata"]["name"]) for d in docs)
-             for f, docs in rendered_overlays.items()}
+    kinds = {
+        f: sorted((d["kind"], d["metadata"]["name"]) for d in docs)
+        for f, docs in rendered_overlays.items()
+    }
     assert len({tuple(v) for v in kinds.values()}) == 1
     memory = {
         f: one(docs, "Deployment", "sev-webhook")["spec"]["template"]["spec"]["containers"][0][

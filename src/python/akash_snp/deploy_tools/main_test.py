@@ -15,7 +15,7 @@ B = "sha256:" + "b" * 64
 OVERLAY = "images:\n  - name: sev-webhook\n  - name: generic-device-plugin\n"
 
 
-@pytest.fixture
+@pytest.fixture()
 def repo(tmp_path: Path) -> Path:
     (tmp_path / "pants.toml").write_text("")
     overlay = tmp_path / "deploy" / "kustomize" / "overlays" / "m7a" / "kustomization.yaml"
@@ -40,7 +40,8 @@ def test_finds_the_tree_from_a_subdirectory_and_pins(
     assert code == 0
     assert _digests(repo) == {"sev-webhook": A, "generic-device-plugin": B}
     assert f"sev-webhook@{A}" in out
-    assert "updated" in err and "kustomization.yaml" in err
+    assert "updated" in err
+    assert "kustomization.yaml" in err
     assert main(["--digest", f"sev-webhook={A}"]) == 0
     assert "already pinned" in capsys.readouterr().err
 
@@ -65,7 +66,9 @@ def test_unusable_input_is_one_line_and_exit_2(
     monkeypatch.chdir(repo)
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert message in err and err.startswith("pin-digests: ") and err.count("\n") == 1
+    assert message in err
+    assert err.startswith("pin-digests: ")
+    assert err.count("\n") == 1
     assert _digests(repo) == {"sev-webhook": None, "generic-device-plugin": None}
 
 

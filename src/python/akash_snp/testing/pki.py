@@ -173,6 +173,12 @@ class EmulatedAmd:
         """Load the PKI from ``directory`` or create it there (``ark.pem`` is the root)."""
         parsed = product if isinstance(product, Product) else parse_product(product)
         directory = Path(directory)
+        existing = directory / "ark.pem"
+        if existing.is_file():
+            names = x509.load_pem_x509_certificate(existing.read_bytes()).subject
+            common_name = str(names.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+            if common_name != ark_common_name(parsed):
+                raise ValueError(f"{directory} holds the PKI of {common_name}, not {parsed.value}")
         keys = {}
         for role in ("ark", "ask", "asvk"):
             path = directory / f"{role}-key.pem"
@@ -458,6 +464,14 @@ class EmulatedAmd:
         next_update: datetime | None = None,
     ) -> bytes:
         """A CRL signed by the ARK, as KDS serves it (DER)."""
+        memo = f"crl {revoked_serials} {this_update.isoformat()} {next_update}"
+        return self._memoised(
+            memo, lambda: self._make_crl(revoked_serials, this_update, next_update)
+        )
+
+    def _make_crl(
+        self, revoked_serials: tuple[int, ...], this_update: datetime, next_update: datetime | None
+    ) -> bytes:
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(amd_name(ark_common_name(self.product)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
@@ -36,6 +37,8 @@ def test_load_or_create_creates_then_reloads_the_same_pki(tmp_path: Path) -> Non
     reloaded = EmulatedAmd.load_or_create(tmp_path, "Milan")
     assert reloaded.ark_der() == created.ark_der()
     assert (tmp_path / "ark.pem").read_bytes() == created.ark_pem()
+    with pytest.raises(ValueError, match="holds the PKI of ARK-Milan, not Genoa"):
+        EmulatedAmd.load_or_create(tmp_path, "Genoa")
 
 
 def test_certificates_have_amds_shape(emulated_genoa_pki: EmulatedAmd) -> None:

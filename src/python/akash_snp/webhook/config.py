@@ -71,6 +71,10 @@ class WebhookConfig:
     device_access: str = "privileged"
     device_plugin_resource: str = "sev.akash.network/snp-guest"
     configfs_tsm: bool = True
+    # privileged mode: hostPath types CharDevice/Directory make the kubelet refuse to start the pod
+    # on a node without /dev/sev-guest (the tenant's lease then never becomes ready). false: no
+    # hostPath type check, the pod starts everywhere and the sidecar reports "unavailable".
+    require_sev_guest_device: bool = True
     provider: str = "auto"
     port: int = 8790
     interval: int = 300
@@ -172,6 +176,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "device_access": lambda n, v: _choice(n, v, DEVICE_ACCESS_MODES),
     "device_plugin_resource": _string,
     "configfs_tsm": _boolean,
+    "require_sev_guest_device": _boolean,
     "provider": lambda n, v: _choice(n, v, PROVIDERS),
     "port": lambda n, v: _integer(n, v, 1, 65535),
     "interval": lambda n, v: _integer(n, v, 1, 86400),

@@ -30,6 +30,7 @@ SKIP_HOST_NETWORK = "host-network"
 SKIP_ALREADY_INJECTED = "already-injected"
 SKIP_SIDECAR_PRESENT = "sidecar-present"
 SKIP_PORT_CONFLICT = "port-conflict"
+SKIP_NO_CONTAINERS = "no-containers"
 
 Op = dict[str, Any]
 
@@ -89,6 +90,8 @@ def _skip_reason(pod: Mapping[str, Any], namespace: str, config: WebhookConfig) 
         return SKIP_MIRROR_POD
     if config.skip_host_network and spec.get("hostNetwork") is True:
         return SKIP_HOST_NETWORK
+    if not containers:  # the API server rejects such a pod anyway; a patch would only fail
+        return SKIP_NO_CONTAINERS
     for container in containers + init_containers:
         for port in _list(container.get("ports"), "ports"):
             if port.get("containerPort") == config.port:

@@ -158,6 +158,10 @@ def test_own_namespace_and_host_network_setting() -> None:
     assert decide(pod, "lease", parse_config({"skip_host_network": False})).inject
 
 
+def test_pod_without_containers_is_skipped() -> None:
+    assert decide({"spec": {}}, "lease", parse_config({})).reason == "no-containers"
+
+
 def test_pod_without_metadata_gets_metadata_and_annotations() -> None:
     pod = {"spec": {"containers": [{"name": "a", "image": "b"}]}}
     patched = jsonpatch.apply_patch(pod, decide(pod, "lease", parse_config({})).patch)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from akash_snp.webhook.config import ConfigSource
 from akash_snp.webhook.tls import CertificateReloader
@@ -46,9 +47,20 @@ def _logconfig(level: str) -> dict[str, Any]:
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
+
+
+class _NoAccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without the access log.
+
+    The app already logs one JSON line per admission; gunicorn would otherwise build the access
+    log's atoms for every request (its ``logconfig_dict`` turns the access log on), which costs
+    about a third of a millisecond of CPU per admission.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 def _bind(address: str, port: int) -> str:
@@ -91,6 +103,7 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
             "ssl_context": ssl_context,
             "child_exit": child_exit,
             "accesslog": None,
+            "logger_class": _NoAccessLogger,
             "errorlog": "-",
             "logconfig_dict": _logconfig(options.log_level),
             "proc_name": "sev-webhook",

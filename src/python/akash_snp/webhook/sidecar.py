@@ -76,6 +76,11 @@ def _env(config: WebhookConfig) -> list[dict[str, Any]]:
     return env
 
 
+def _host_path(path: str, kind: str, config: WebhookConfig) -> dict[str, Any]:
+    source = {"path": path, "type": kind} if config.require_sev_guest_device else {"path": path}
+    return {"hostPath": source}
+
+
 def sidecar_volumes(
     config: WebhookConfig, taken: Collection[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -84,10 +89,11 @@ def sidecar_volumes(
         ("sev-attestation-tmp", {"emptyDir": {"sizeLimit": "64Mi"}}, _TMP_PATH)
     ]
     if config.device_access == "privileged":
-        device = {"hostPath": {"path": SEV_GUEST_DEVICE, "type": "CharDevice"}}
-        wanted.append(("sev-guest", device, SEV_GUEST_DEVICE))
+        wanted.append(
+            ("sev-guest", _host_path(SEV_GUEST_DEVICE, "CharDevice", config), SEV_GUEST_DEVICE)
+        )
         if config.configfs_tsm:
-            configfs = {"hostPath": {"path": CONFIGFS_PATH, "type": "Directory"}}
+            configfs = _host_path(CONFIGFS_PATH, "Directory", config)
             wanted.append(("sev-configfs", configfs, CONFIGFS_PATH))
     used = set(taken)
     volumes: list[dict[str, Any]] = []

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+from debian_image import fakes
+from debian_image.assemble import ImageRequest, assemble, base_layer
+from debian_image.errors import ImageBuildError
+from debian_image.lock import Lock, LockedPackage
+
+DEBS = {
+    "python3.11-minimal": fakes.deb({"usr/bin/python3.11": b"ELF python"}),
+    "ca-certificates": fakes.deb({"usr/share/ca-certificates/mozilla/A.crt": b"CERT A\n"}),
+}
+PEX = fakes.pex({"Flask-3.1.3-py3-none-any.whl": "f" * 40})
+REQUEST = ImageRequest(
+    repository="sev-webhook",
+    tag="latest",
+    pex_name="sev-webhook.pex",
+    entrypoint=("/usr/bin/python3.11", "/app/sev-webhook.pex"),
+    user="65532:65532",
+    env=("EXTRA=1",),
+    labels=(("org.opencontainers.image.revision", "abc123"),),
+    debian_release="12",
+)
+
+
+def _lock(debs: dict[str, bytes]) -> Lock:
+    packages = tuple(
+        LockedPackage(
+            name, "1", f"pool/main/x/{name}_1_all.deb", hashlib.sha256(data).hexdigest(), len(data)
+        )
+        for name, data in sorted(debs.items())
+    )
+    return Lock("bookworm", "amd64", (), (), (), packages)
+
+
+def _members(tar_bytes: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        return {
+            m.name: (tar.extractfile(m).read() if m.isfile() else b"")  # type: ignore[union-attr]
+            for m in tar.getmembers()
+        }
+
+
+def test_assemble_gives_identical_bytes_for_identical_inputs() -> None:
+    lock = _lock(DEBS)
+    first = assemble(REQUEST, lock, base_layer(lock, DEBS), PEX)
+    second = assemble(REQUEST, lock, base_layer(lock, dict(reversed(DEBS.items()))), PEX)
+    assert first == second
+    other_revision = dataclasses.replace(
+        REQUEST, labels=(("org.opencontainers.image.revision", "x"),)
+    )
+    assert assemble(other_revision, lock, base_layer(lock, DEBS), PEX).manifest_digest != (
+        first.manifest_digest
+    )
+
+
+def test_assembled_image_holds_the_rootfs_the_pex_and_the_runtime_config() -> None:
+    lock = _lock(DEBS)
+    built = assemble(REQUEST, lock, base_layer(lock, DEBS), PEX)
+    files = _members(built.archive)
+    (docker,) = json.loads(files["manifest.json"])
+    base, app = (_members(files[path]) for path in docker["Layers"])
+    assert base["usr/bin/python3.11"] == b"ELF python"
+    assert base["etc/ssl/certs/ca-certificates.crt"] == b"CERT A\n"
+    assert "etc/passwd" in base
+    assert "tmp" in base
+    assert app == {"app": b"", "app/sev-webhook.pex": PEX}
+    config = json.loads(files[docker["Config"]])["config"]
+    assert config["Entrypoint"] == ["/usr/bin/python3.11", "/app/sev-webhook.pex"]
+    assert config["User"] == "65532:65532"
+    assert "PEX_ROOT=/tmp/pex" in config["Env"]
+    assert "EXTRA=1" in config["Env"]
+    assert built.layer_sizes == (len(files[docker["Layers"][0]]), len(files[docker["Layers"][1]]))
+    sbom = json.loads(built.sbom)
+    assert sbom["name"] == f"sev-webhook@{built.manifest_digest}"
+    assert {p["name"] for p in sbom["packages"]} >= {"python3.11-minimal", "flask"}
+
+
+def test_base_layer_refuses_a_package_that_does_not_match_the_lock() -> None:
+    lock = _lock(DEBS)
+    tampered = {**DEBS, "ca-certificates": fakes.deb({"usr/share/ca-certificates/evil.crt": b"E"})}
+    with pytest.raises(ImageBuildError, match="ca-certificates: fetched sha256"):
+        base_layer(lock, tampered)
+    with pytest.raises(ImageBuildError, match="was not fetched"):
+        base_layer(lock, {"python3.11-minimal": DEBS["python3.11-minimal"]})
+
+
+def test_assemble_refuses_a_user_name() -> None:
+    lock = _lock(DEBS)
+    with pytest.raises(ImageBuildError, match="numeric"):
+        assemble(dataclasses.replace(REQUEST, user="nonroot"), lock, base_layer(lock, DEBS), PEX)
