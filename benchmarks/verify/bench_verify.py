@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,8 @@ from akash_snp.attest.certs import load_certificates
 from akash_snp.attest.report import parse_report
 from akash_snp.attest.verify import clear_caches, verify_attestation
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "snp-real"
+# Run from the repository root (./pants run does), with ../shared beside it.
+REAL = Path(os.environ.get("AKASH_SNP_SHARED_DIR", "../shared")) / "testdata" / "snp-real"
 SEV_ATTEST_TOOL_SNIPPET = """
 import json, time, sev_attest_tool as t
 a, v = t.SAMPLE_ATTESTATION, t.SAMPLE_VCEK

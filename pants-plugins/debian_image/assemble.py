@@ -66,9 +66,18 @@ def verified_debs(lock: Lock, debs: Mapping[str, bytes]) -> list[tuple[str, byte
 
 
 def base_layer(lock: Lock, debs: Mapping[str, bytes]) -> bytes:
-    """The base layer tar: the locked packages' root file system, shared by every image."""
+    """The base layer tar: the locked packages' root file system, shared by every image; checked
+    against the lock's recorded digest when it has one."""
     packages = [(name, deb_entries(data)) for name, data in verified_debs(lock, debs)]
-    return write_tar(base_rootfs(packages, USER_NAME, NONROOT_UID))
+    layer = write_tar(base_rootfs(packages, USER_NAME, NONROOT_UID))
+    actual = hashlib.sha256(layer).hexdigest()
+    if lock.base_layer_sha256 and actual != lock.base_layer_sha256:
+        raise ImageBuildError(
+            f"the base layer's sha256 is {actual}, the lock records {lock.base_layer_sha256}: "
+            "the image builder changed or does not build the same bytes here; after an intended "
+            "change run refresh_lock.py --digest-only and review"
+        )
+    return layer
 
 
 def pex_layer(pex_name: str, pex: bytes) -> bytes:

@@ -96,3 +96,13 @@ def test_assemble_refuses_a_user_name() -> None:
     lock = _lock(DEBS)
     with pytest.raises(ImageBuildError, match="numeric"):
         assemble(dataclasses.replace(REQUEST, user="nonroot"), lock, base_layer(lock, DEBS), PEX)
+
+
+def test_base_layer_is_checked_against_the_digest_the_lock_records() -> None:
+    lock = _lock(DEBS)
+    digest = hashlib.sha256(base_layer(lock, DEBS)).hexdigest()
+    recorded = dataclasses.replace(lock, base_layer_sha256=digest)
+    assert hashlib.sha256(base_layer(recorded, DEBS)).hexdigest() == digest
+    stale = dataclasses.replace(lock, base_layer_sha256="0" * 64)
+    with pytest.raises(ImageBuildError, match=f"sha256 is {digest}, the lock records 0000"):
+        base_layer(stale, DEBS)

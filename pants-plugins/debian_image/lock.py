@@ -30,7 +30,8 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class Lock:
-    """The resolution inputs (roots, data_only, exclude) and their pinned result (packages)."""
+    """The resolution inputs (roots, data_only, exclude), their pinned result (packages), and the
+    SHA-256 of the base layer they give (checked at every build: proves machine independence)."""
 
     suite: str
     architecture: str
@@ -38,6 +39,7 @@ class Lock:
     data_only: tuple[str, ...]
     exclude: tuple[str, ...]
     packages: tuple[LockedPackage, ...]
+    base_layer_sha256: str = ""
 
 
 def _strings(data: dict[str, object], key: str) -> tuple[str, ...]:
@@ -84,6 +86,9 @@ def parse_lock(text: str, require_packages: bool = True) -> Lock:
     names = [p.name for p in parsed]
     if len(set(names)) != len(names):
         raise ImageBuildError(f"the Debian package lock names a package twice: {names}")
+    base_digest = str(data.get("base_layer_sha256", ""))
+    if base_digest and not _SHA256.match(base_digest):
+        raise ImageBuildError(f"base_layer_sha256 {base_digest!r} is not 64 hex digits")
     return Lock(
         suite=str(data.get("suite", "")),
         architecture=str(data.get("architecture", "")),
@@ -91,6 +96,7 @@ def parse_lock(text: str, require_packages: bool = True) -> Lock:
         data_only=_strings(data, "data_only"),
         exclude=_strings(data, "exclude"),
         packages=tuple(sorted(parsed, key=lambda p: p.name)),
+        base_layer_sha256=base_digest,
     )
 
 
@@ -103,6 +109,7 @@ def render_lock(lock: Lock, comment: Sequence[str]) -> str:
         "roots": list(lock.roots),
         "data_only": list(lock.data_only),
         "exclude": list(lock.exclude),
+        "base_layer_sha256": lock.base_layer_sha256,
         "packages": [
             {
                 "name": p.name,

@@ -68,6 +68,10 @@ def test_parse_lock_refuses_duplicates_empty_and_non_json() -> None:
     assert parse_lock('{"roots": ["a"]}', require_packages=False).roots == ("a",)
     with pytest.raises(ImageBuildError, match="not JSON"):
         parse_lock("{")
+    bad_digest = json.loads(_lock_text())
+    bad_digest["base_layer_sha256"] = "abc"
+    with pytest.raises(ImageBuildError, match="base_layer_sha256"):
+        parse_lock(json.dumps(bad_digest))
 
 
 def test_the_repository_lock_is_valid_and_names_no_mirror_host() -> None:
@@ -75,6 +79,7 @@ def test_the_repository_lock_is_valid_and_names_no_mirror_host() -> None:
     text = path.read_text()
     lock = parse_lock(text)
     assert "://" not in text
+    assert len(lock.base_layer_sha256) == 64
     assert {"python3.11-minimal", "libpython3.11-stdlib", "ca-certificates"} <= {
         p.name for p in lock.packages
     }

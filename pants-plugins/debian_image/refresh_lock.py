@@ -3,19 +3,26 @@ package index and pin every package of the closure by version, pool path, SHA-25
 
 Run: ./pants run pants-plugins/debian_image/refresh_lock.py -- images/debian-packages.lock.json
 The index is fetched with apt-get under a private configuration (own lists directory, no change to
-/etc/apt) from the machine's Debian mirror, or from --mirror.
+/etc/apt) from the machine's Debian mirror, or from --mirror. The packages are then downloaded
+(checked against their SHA-256) to record the digest of the base layer they give; with
+--digest-only the pinned packages are kept and only that digest is recorded again (after an
+intended change to the image builder).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import re
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from debian_image.assemble import base_layer
 from debian_image.control import Stanza, closure, index_by_name, parse_stanzas
 from debian_image.errors import ImageBuildError
 from debian_image.lock import Lock, LockedPackage, parse_lock, render_lock
@@ -66,14 +73,24 @@ def resolve(lock: Lock, index_text: str) -> Lock:
     """The lock with its packages re-resolved from a Packages index."""
     index = index_by_name(parse_stanzas(index_text))
     chosen = closure(index, lock.roots, lock.data_only, lock.exclude)
-    return Lock(
-        suite=lock.suite,
-        architecture=lock.architecture,
-        roots=lock.roots,
-        data_only=lock.data_only,
-        exclude=lock.exclude,
-        packages=locked_packages(chosen),
-    )
+    return dataclasses.replace(lock, packages=locked_packages(chosen), base_layer_sha256="")
+
+
+def download(mirror: str, lock: Lock) -> dict[str, bytes]:
+    """Each locked package from the mirror (the build checks them against the lock)."""
+    debs = {}
+    for package in lock.packages:
+        url = f"{mirror.rstrip('/')}/{package.path}"
+        with urllib.request.urlopen(url, timeout=120) as answer:  # noqa: S310 (the Debian mirror)
+            debs[package.name] = answer.read()
+    return debs
+
+
+def with_base_digest(lock: Lock, debs: dict[str, bytes]) -> Lock:
+    """The lock with the SHA-256 of the base layer its packages give."""
+    unrecorded = dataclasses.replace(lock, base_layer_sha256="")
+    digest = hashlib.sha256(base_layer(unrecorded, debs)).hexdigest()
+    return dataclasses.replace(lock, base_layer_sha256=digest)
 
 
 def fetch_index(mirror: str, suite: str, architecture: str) -> str:
@@ -111,13 +128,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lock", type=Path, help="the lock file (roots are read from it)")
     parser.add_argument("--mirror", help="Debian mirror base URL (default: the machine's apt one)")
+    parser.add_argument(
+        "--digest-only",
+        action="store_true",
+        help="keep the pinned packages; only record the base layer digest again",
+    )
     args = parser.parse_args(argv)
     try:
         old = parse_lock(args.lock.read_text(), require_packages=False)
         mirror = args.mirror or machine_mirror(
             Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list")
         )
-        new = resolve(old, fetch_index(mirror, old.suite, old.architecture))
+        if args.digest_only:
+            new = old
+        else:
+            new = resolve(old, fetch_index(mirror, old.suite, old.architecture))
+        new = with_base_digest(new, download(mirror, new))
     except (ImageBuildError, OSError, subprocess.CalledProcessError) as exc:
         print(f"refresh_lock: {exc}", file=sys.stderr)
         return 1
@@ -128,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in sorted(set(before) - {p.name for p in new.packages}):
         print(f"{name}: removed")
     args.lock.write_text(render_lock(new, COMMENT))
-    print(f"{args.lock}: {len(new.packages)} packages")
+    print(f"{args.lock}: {len(new.packages)} packages, base layer sha256 {new.base_layer_sha256}")
     return 0
 
 

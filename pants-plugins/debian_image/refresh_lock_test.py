@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hashlib
+
 import pytest
 
+from debian_image import fakes
+from debian_image.assemble import base_layer
 from debian_image.errors import ImageBuildError
-from debian_image.lock import Lock
-from debian_image.refresh_lock import locked_packages, machine_mirror, resolve
+from debian_image.lock import Lock, LockedPackage
+from debian_image.refresh_lock import locked_packages, machine_mirror, resolve, with_base_digest
 
 INDEX = """\
 Package: python3.11-minimal
@@ -52,8 +56,25 @@ def test_resolve_pins_the_closure_from_the_index() -> None:
     ]
     assert resolved.packages[0].sha256 == "b" * 64
     assert resolved.roots == lock.roots
+    assert resolved.base_layer_sha256 == ""
 
 
 def test_locked_packages_refuses_stanzas_without_checksums() -> None:
     with pytest.raises(ImageBuildError, match="lacks"):
         locked_packages([{"Package": "x", "Version": "1", "Filename": "pool/x.deb", "Size": "1"}])
+
+
+def test_with_base_digest_records_the_digest_of_the_base_layer() -> None:
+    debs = {"ca-certificates": fakes.deb({"usr/share/ca-certificates/a/A.crt": b"A\n"})}
+    data = debs["ca-certificates"]
+    package = LockedPackage(
+        "ca-certificates",
+        "1",
+        "pool/main/c/ca_1_all.deb",
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+    )
+    lock = Lock("bookworm", "amd64", (), (), (), (package,), base_layer_sha256="0" * 64)
+    recorded = with_base_digest(lock, debs)
+    assert recorded.base_layer_sha256 == hashlib.sha256(base_layer(recorded, debs)).hexdigest()
+    assert recorded.packages == lock.packages

@@ -30,6 +30,8 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# Kubernetes resource.Quantity: a decimal number with an optional binary/decimal/exponent suffix.
+_QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 _RESOURCE_NAME = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
@@ -157,16 +159,31 @@ def parse_config(data: Any, own_namespace: str | None = None) -> WebhookConfig:
     values: dict[str, Any] = {}
     for key, value in data.items():
         values[key] = _CHECKS[key](key, value)
-    for key in values.get("env", {}):
-        if not _ENV_NAME.match(key):
-            raise ConfigError(f"env: {key!r} is not a valid environment variable name")
-    if not _RESOURCE_NAME.match(values.get("device_plugin_resource", "a/b")):
-        raise ConfigError(
-            f"device_plugin_resource: {values['device_plugin_resource']!r} is invalid"
-        )
     if own_namespace and "own_namespace" not in values:
         values["own_namespace"] = own_namespace
     return WebhookConfig(**values)
+
+
+def _env(name: str, value: Any) -> dict[str, str]:
+    env = _string_map(name, value)
+    for key in env:
+        if not _ENV_NAME.match(key):
+            raise ConfigError(f"{name}: {key!r} is not a valid environment variable name")
+    return env
+
+
+def _resources(name: str, value: Any) -> dict[str, str]:
+    resources = _string_map(name, value)
+    for key, quantity in resources.items():
+        if not _QUANTITY.match(quantity):
+            raise ConfigError(f"{name}: {key}: {quantity!r} is not a Kubernetes quantity")
+    return resources
+
+
+def _resource_name(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _RESOURCE_NAME.match(value):
+        raise ConfigError(f"{name}: {value!r} is not an extended resource name like vendor/name")
+    return value
 
 
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
@@ -174,15 +191,15 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "image_pull_policy": lambda n, v: _choice(n, v, PULL_POLICIES),
     "injection_mode": lambda n, v: _choice(n, v, INJECTION_MODES),
     "device_access": lambda n, v: _choice(n, v, DEVICE_ACCESS_MODES),
-    "device_plugin_resource": _string,
+    "device_plugin_resource": _resource_name,
     "configfs_tsm": _boolean,
     "require_sev_guest_device": _boolean,
     "provider": lambda n, v: _choice(n, v, PROVIDERS),
     "port": lambda n, v: _integer(n, v, 1, 65535),
     "interval": lambda n, v: _integer(n, v, 1, 86400),
-    "env": _string_map,
-    "resources_requests": _string_map,
-    "resources_limits": _string_map,
+    "env": _env,
+    "resources_requests": _resources,
+    "resources_limits": _resources,
     "probes": _boolean,
     "run_as_user": lambda n, v: _integer(n, v, 0, 2**31 - 1),
     "excluded_namespaces": _namespaces,

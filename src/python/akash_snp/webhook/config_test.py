@@ -49,6 +49,7 @@ def test_own_namespace_is_excluded() -> None:
         ({"env": ["A"]}, "env: expected a mapping"),
         ({"excluded_namespaces": ["Kube_System"]}, "not a namespace name"),
         ({"device_plugin_resource": "bad resource"}, "device_plugin_resource"),
+        ({"resources_limits": {"memory": "128 MB"}}, "not a Kubernetes quantity"),
     ],
 )
 def test_invalid_values_are_named(data: Any, message: str) -> None:
@@ -63,9 +64,10 @@ def test_load_config_reports_the_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
-    path.write_text('{"interval": 60, "env": {"A": 1}}')  # JSON is YAML too
-    config = load_config(path)
+    path.write_text('{"interval": 60, "env": {"A": 1}, "resources_requests": {"cpu": "0.5"}}')
+    config = load_config(path)  # JSON is YAML too
     assert (config.interval, dict(config.env)) == (60, {"A": "1"})
+    assert dict(config.resources_requests) == {"cpu": "0.5"}
 
 
 class FakeClock:

@@ -74,11 +74,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     ca = make_ca("test-ca", NOW, 2)
     _install(folder, make_serving_cert(ca, "hook", "ns", NOW, 1, ["127.0.0.1"]))
     (folder / "trust.pem").write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "config.yaml").write_text("interval: 300\n")
     port = _free_port()
     command = [
         sys.executable, "-m", "akash_snp.webhook.main",
         "--tls-cert", str(folder / "tls.crt"), "--tls-key", str(folder / "tls.key"),
         "--port", str(port), "--bind-address", "127.0.0.1", "--workers", "2",
+        "--config", str(folder / "config.yaml"),
     ]  # fmt: skip
     with open(folder / "server.log", "wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
@@ -187,6 +189,34 @@ def test_injection_over_https_and_metrics_across_workers(server: Server) -> None
     ]
     assert len(injected) == 1
     assert injected[0] >= 20
+
+
+def _sidecar_args(server: Server, session: requests.Session) -> list[str]:
+    reply = session.post(f"{server.url}/mutate", data=body(admission()), verify=server.trust)
+    patch = json.loads(base64.b64decode(reply.json()["response"]["patch"]))
+    container = next(op["value"][0] for op in patch if op["path"] == "/spec/initContainers")
+    args: list[str] = container["args"]
+    return args
+
+
+def test_config_file_changes_apply_without_restart(server: Server) -> None:
+    config = server.folder / "config.yaml"
+    sessions = [requests.Session() for _ in range(4)]  # several connections: both workers
+    assert all("--interval=300" in _sidecar_args(server, s) for s in sessions)
+
+    temp = server.folder / "config.new"
+    temp.write_text("interval: 60\n")
+    os.replace(temp, config)
+    time.sleep(2.5)  # each worker stats the file at most every 2 s
+    for _ in range(3):
+        assert all("--interval=60" in _sidecar_args(server, s) for s in sessions)
+
+    temp.write_text("interval: not-a-number\n")
+    os.replace(temp, config)
+    time.sleep(2.5)
+    for _ in range(3):  # the invalid edit is logged; the last good config stays in force
+        assert all("--interval=60" in _sidecar_args(server, s) for s in sessions)
+    assert "config reload failed" in (server.folder / "server.log").read_text()
 
 
 def test_logs_are_json_lines(server: Server) -> None:
