@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # Admission throughput and latency of the webhook over HTTPS keep-alive on loopback, with wrk.
-# Usage: benchmarks/webhook/run.sh [PYTHON]   (PYTHON: an interpreter with the pinned deps,
-# default /tmp/venv-dev/bin/python). Needs `wrk` (Debian package "wrk").
+# Usage: ./pants package //:sev-webhook && benchmarks/webhook/run.sh [WEBHOOK_PEX]
+# (default dist/sev-webhook.pex, the shipped binary). Needs `wrk` (Debian package "wrk").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-python="${1:-/tmp/venv-dev/bin/python}"
+webhook="${1:-$repo/dist/sev-webhook.pex}"
+[[ -x "$webhook" ]] || { echo "no $webhook: run ./pants package //:sev-webhook first" >&2; exit 2; }
 duration="${DURATION:-15s}"
 port="${PORT:-18443}"
 # NICE=-10 (root only) runs server and wrk ahead of other jobs on a shared machine.
 nice=(nice -n "${NICE:-0}")
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-export PYTHONPATH="$repo/src/python"
-
-"$python" -m akash_snp.webhook.main certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
-"${nice[@]}" "$python" -m akash_snp.webhook.main --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" \
+"$webhook" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
+"${nice[@]}" "$webhook" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" \
   --port "$port" --bind-address 127.0.0.1 --workers "${WORKERS:-2}" --threads "${THREADS:-16}" 2>"$work/server.log" &
 server=$!
 url="https://127.0.0.1:$port"
@@ -27,7 +26,7 @@ done
 cd "$here"
 echo "== sanity: one admission =="
 curl -fsk -H 'Content-Type: application/json' --data-binary @admission-review.json "$url/mutate" \
-  | "$python" -c 'import json,sys; r=json.load(sys.stdin)["response"]; print("allowed", r["allowed"], "patchType", r.get("patchType"))'
+  | python3 -c 'import json,sys; r=json.load(sys.stdin)["response"]; print("allowed", r["allowed"], "patchType", r.get("patchType"))'
 echo "== warm-up =="
 wrk -t2 -c16 -d3s -s mutate.lua "$url/mutate" >/dev/null
 for c in 1 16 64; do
