@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from akash_snp.deploy_test.conftest import kustomize
-from akash_snp.deploy_test.manifests import Doc, Expect, assert_invariants
+from akash_snp.deploy_test.manifests import Doc, Expect, assert_invariants, one
 from akash_snp.webhook.certs_command import main as certs_main
 
 TLS = {"cert-manager": "tls-cert-manager", "self-managed": "tls-self-managed"}
@@ -70,6 +70,46 @@ def test_component_combination(
     docs = render(_overlay_with(tree, "m7a", chosen))
     expect = Expect("m7a", "Genoa", tls, device, injection, ca_bundle=bundle)
     assert_invariants(docs, expect, tmp_path)
+
+
+def _reorder_settings(tree: Path) -> list[str]:
+    """Reverse the order of base/config.yaml's data keys and of the settings in its config.yaml;
+    return the new order of those settings."""
+    path = tree / "base" / "config.yaml"
+    config_map = yaml.safe_load(path.read_text())
+    settings = yaml.safe_load(config_map["data"]["config.yaml"])
+    reordered = dict(reversed(settings.items()))
+    data = dict(reversed(config_map["data"].items()))
+    data["config.yaml"] = yaml.safe_dump(reordered, sort_keys=False)
+    config_map["data"] = data
+    path.write_text(yaml.safe_dump(config_map, sort_keys=False))
+    return list(reordered)
+
+
+def test_reordered_settings_still_render_every_choice(
+    tree: Path, render: Callable[[Path], list[Doc]], tmp_path: Path
+) -> None:
+    """Components and overlays set whole ConfigMap keys: the order of the settings is free."""
+    order = _reorder_settings(tree)
+    chosen = ["tls-cert-manager", "device-plugin", "sidecar-classic"]
+    docs = render(_overlay_with(tree, "r6a", chosen))
+    rendered = one(docs, "ConfigMap", "sev-webhook-config")["data"]["config.yaml"]
+    assert list(yaml.safe_load(rendered)) == order
+    assert order[0] == "on_error"
+    expect = Expect("r6a", "Milan", "cert-manager", "device-plugin", "container")
+    assert_invariants(docs, expect, tmp_path)
+
+
+def test_replacements_copy_whole_fields(kustomize_dir: Path) -> None:
+    """No replacement edits a piece of a text value (options.delimiter/index)."""
+    checked = 0
+    for path in sorted(kustomize_dir.rglob("kustomization.yaml")):
+        for replacement in yaml.safe_load(path.read_text()).get("replacements", []):
+            for target in replacement["targets"]:
+                checked += 1
+                options = target.get("options", {})
+                assert not {"delimiter", "index"} & set(options), f"{path}: {options}"
+    assert checked >= 7  # six overlays' image, the self-managed caBundle
 
 
 def test_self_managed_tls_without_certificate_files_fails_to_render(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import yaml
 from kubernetes_validate import utils as kv
 
 from akash_snp.attest.policy import load_policy
-from akash_snp.webhook.config import WebhookConfig, load_config
+from akash_snp.webhook.config import ConfigSource, WebhookConfig
 from akash_snp.webhook.sidecar import sidecar_container, sidecar_volumes
 
 Doc = dict[str, Any]
@@ -197,17 +198,45 @@ def spec_labels(workload: Doc) -> dict[str, str]:
     return labels
 
 
+# The settings components and overlays change: ConfigMap keys of their own (whole values), never
+# edited inside config.yaml.
+VARYING_SETTINGS = {"image", "device_access", "injection_mode"}
+
+
+def _mount_config_map(directory: Path, data: dict[str, str]) -> None:
+    """Write a ConfigMap volume as the kubelet does: one file per key in a timestamped directory,
+    the ``..data`` symlink to it, and one ``key -> ..data/key`` symlink per key."""
+    directory.mkdir()
+    version = directory / "..2026_01_01_00_00_00.000000001"
+    version.mkdir()
+    for key, text in data.items():
+        (version / key).write_text(text, encoding="utf-8")
+        os.symlink(f"..data/{key}", directory / key)
+    os.symlink(version.name, directory / "..data")
+
+
 def _mounted_config(deployment: Doc, docs: list[Doc], workdir: Path) -> Path:
-    """Write the ConfigMap key the webhook reads (--config) to ``workdir``, as the kubelet would."""
+    """Mount the ConfigMap behind --config in ``workdir`` as the kubelet would; return the path
+    the webhook is given."""
     spec = _pod_spec(deployment)
     container = spec["containers"][0]
-    config_path = Path(_arg(container, "--config"))
-    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(config_path.parent))
+    config_dir = _arg(container, "--config")
+    mounts = container["volumeMounts"]
+    mount = next(m for m in mounts if m["mountPath"] == config_dir)
+    assert "subPath" not in mount, "a subPath mount never sees ConfigMap updates"
+    assert not [
+        m for m in mounts if m["mountPath"].startswith(config_dir + "/")
+    ], "a mount inside the settings directory would be an unknown setting"
     volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
-    item = next(i for i in volume["configMap"]["items"] if i["path"] == config_path.name)
+    assert "items" not in volume["configMap"], "every key of the ConfigMap must reach the webhook"
     config_map = one(docs, "ConfigMap", volume["configMap"]["name"])
-    target = workdir / "config.yaml"
-    target.write_text(config_map["data"][item["key"]], encoding="utf-8")
+    assert config_map["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    data: dict[str, str] = config_map["data"]
+    assert set(data) >= VARYING_SETTINGS, "the varying settings are keys of their own"
+    settings = yaml.safe_load(data["config.yaml"])
+    assert not VARYING_SETTINGS & set(settings), "config.yaml repeats a varying setting"
+    target = workdir / "sev-webhook-config"
+    _mount_config_map(target, data)
     return target
 
 
@@ -319,7 +348,8 @@ def assert_invariants(docs: list[Doc], expect: Expect, workdir: Path) -> None:
         if doc["kind"] not in {"Namespace", "MutatingWebhookConfiguration"}:
             assert doc["metadata"].get("namespace"), f"{doc['kind']} has no namespace"
 
-    config = load_config(_mounted_config(deployment, docs, workdir), own_namespace=namespace)
+    mounted = _mounted_config(deployment, docs, workdir)
+    config = ConfigSource(mounted, own_namespace=namespace).current()  # as main() does
     assert config.is_excluded_namespace(namespace)
     assert config.is_excluded_namespace("kube-system")
     assert (config.device_access, config.injection_mode) == (

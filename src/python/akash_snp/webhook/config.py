@@ -1,9 +1,12 @@
 """The injector's settings: a typed, validated view of the mounted ConfigMap, reloaded on change.
 
 Every field has a documented default, so the webhook runs without any file (it then injects the
-sidecar as a native sidecar with privileged device access). The file is YAML (JSON is valid YAML);
-unknown keys are errors so that a typo never silently falls back to a default. This module reads
-files and nothing else: it builds no patches and knows nothing of HTTP.
+sidecar as a native sidecar with privileged device access). Settings come from one YAML file
+(JSON is valid YAML) or from a directory, the mounted ConfigMap: an optional ``config.yaml`` plus
+one file per setting named after its key, so that kustomize sets a value by replacing a whole
+ConfigMap key instead of editing text. Unknown keys and file names are errors so that a typo
+never silently falls back to a default. This module reads files and nothing else: it builds no
+patches and knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -101,6 +104,9 @@ class WebhookConfig:
 
 
 _FIELD_NAMES = {f.name for f in fields(WebhookConfig)}
+# In a settings directory: the file holding a mapping of settings; every other file is named
+# after the one setting it holds.
+CONFIG_FILE = "config.yaml"
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -210,35 +216,112 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
-def load_config(path: Path, own_namespace: str | None = None) -> WebhookConfig:
-    """Read and validate the config file at ``path``."""
+def _read_yaml(path: Path, shown: Path) -> Any:
+    """Decode one file; errors name ``shown`` (the path the operator knows)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        raise ConfigError(f"cannot read config file {shown}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"config file {shown} is not valid YAML: {exc}") from exc
+
+
+def _settings_file(path: Path, shown: Path) -> dict[str, Any]:
+    """The raw, validated mapping of a settings file (empty for an empty file)."""
+    data = _read_yaml(path, shown)
+    try:
+        parse_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {shown}: {exc}") from exc
+    return dict(data or {})
+
+
+def _setting_value(path: Path, shown: Path) -> Any:
+    """The raw, validated value of a one-setting file, whose name is the setting key."""
+    value = _read_yaml(path, shown)
+    if isinstance(value, Mapping | list):
+        raise ConfigError(
+            f"config file {shown}: expected one value (lists and mappings belong in {CONFIG_FILE})"
+        )
+    try:
+        _CHECKS[path.name](path.name, value)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {shown}: {exc}") from exc
+    return value
+
+
+def _snapshot(directory: Path) -> Path:
+    """Where to read a directory from: behind a ConfigMap volume's ``..data`` symlink, which the
+    kubelet swaps atomically on update, so that one load never mixes two versions."""
+    data = directory / "..data"
+    return Path(os.path.realpath(data)) if data.is_dir() else directory
+
+
+def _entry_names(directory: Path) -> list[str]:
+    """The entries to read, sorted, without the kubelet's ``..`` internals."""
+    return sorted(name for name in os.listdir(directory) if not name.startswith(".."))
+
+
+def _load_directory(directory: Path, own_namespace: str | None) -> WebhookConfig:
+    snapshot = _snapshot(directory)
+    try:
+        names = _entry_names(snapshot)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config directory {directory}: {exc}") from exc
+    unknown = [name for name in names if name != CONFIG_FILE and name not in _FIELD_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"config directory {directory}: {', '.join(unknown)}: not {CONFIG_FILE} and not a "
+            "setting name"
+        )
+    data: dict[str, Any] = {}
+    if CONFIG_FILE in names:
+        data = _settings_file(snapshot / CONFIG_FILE, directory / CONFIG_FILE)
+    for name in names:
+        if name != CONFIG_FILE:
+            data[name] = _setting_value(snapshot / name, directory / name)
+    return parse_config(data, own_namespace)
+
+
+def load_config(path: Path, own_namespace: str | None = None) -> WebhookConfig:
+    """Read and validate the settings at ``path``: a settings file, or a directory (a mounted
+    ConfigMap) holding an optional ``config.yaml`` plus one file per overriding setting."""
+    if path.is_dir():
+        return _load_directory(path, own_namespace)
+    data = _read_yaml(path, path)
     try:
         return parse_config(data, own_namespace)
     except ConfigError as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
 
 
-def _fingerprint(path: Path) -> tuple[int, int, int, int] | None:
+_Signature = tuple[str, tuple[tuple[str, int, int, int], ...]]
+
+
+def _signature(path: Path) -> _Signature | None:
+    """What changes whenever the settings may have: the directory actually read and each file's
+    (name, inode, mtime, size), through symlinks. None while unreadable."""
     try:
-        st = os.stat(path)
+        if not path.is_dir():
+            files = [(path.name, path)]
+            where = path
+        else:
+            where = _snapshot(path)
+            files = [(name, where / name) for name in _entry_names(where)]
+        stats = tuple((name, os.stat(file)) for name, file in files)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    return str(where), tuple((n, s.st_ino, s.st_mtime_ns, s.st_size) for n, s in stats)
 
 
 class ConfigSource:
-    """The current config: re-read when the file changes, keeping the last good one on errors.
+    """The current config: re-read when it changes, keeping the last good one on errors.
 
-    A cheap ``stat`` runs at most once every ``check_interval`` seconds (ConfigMap updates arrive
-    by an atomic symlink swap, which changes the inode). Without a path the defaults are fixed.
+    A cheap signature (one ``stat`` per file) is compared at most once every ``check_interval``
+    seconds; a ConfigMap update (the kubelet's atomic ``..data`` symlink swap) changes it.
+    Without a path the defaults are fixed.
     """
 
     def __init__(
@@ -254,11 +337,11 @@ class ConfigSource:
         self._clock = clock
         self._lock = threading.Lock()
         self._next_check = clock() + check_interval
+        self._seen: _Signature | None = None
         if path is None:
             self._config = parse_config({}, own_namespace)
-            self._seen: tuple[int, int, int, int] | None = None
         else:
-            self._seen = _fingerprint(path)
+            self._seen = _signature(path)
             self._config = load_config(path, own_namespace)
 
     def current(self) -> WebhookConfig:
@@ -273,7 +356,8 @@ class ConfigSource:
             return self._config
 
     def _maybe_reload(self, path: Path) -> None:
-        seen = _fingerprint(path)
+        # The signature is taken before reading: a change during the read is seen next time.
+        seen = _signature(path)
         if seen == self._seen:
             return
         self._seen = seen

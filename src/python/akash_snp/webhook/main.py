@@ -1,6 +1,6 @@
 """``sev-webhook``: run the injector (``serve``, the default) or make its TLS files (``certs``).
 
-``sev-webhook --tls-cert FILE --tls-key FILE [--port 8443] [--config FILE]`` serves without naming
+``sev-webhook --tls-cert FILE --tls-key FILE [--port 8443] [--config PATH]`` serves without naming
 the subcommand. Unusable input (missing certificate, invalid config) is one line on stderr and exit
 status 2, never a traceback.
 """
@@ -47,8 +47,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        metavar="FILE",
-        help="YAML/JSON settings (a mounted ConfigMap); reloaded when it changes; "
+        metavar="PATH",
+        help="YAML/JSON settings file, or a directory (the mounted ConfigMap: optional "
+        "config.yaml plus one file per setting, named after its key); reloaded when it changes; "
         "without it the documented defaults apply",
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
