@@ -32,11 +32,20 @@ class VerificationOptions:
     at: datetime
     kds: KdsClient
     extra_roots: tuple[x509.Certificate, ...]
+    crls: tuple[bytes, ...]
     json: bool
 
 
 def add_verification_flags(parser: argparse.ArgumentParser) -> None:
-    """Declare --at, --policy, --offline, --kds-url, --kds-cache, --trust-ark and --json."""
+    """Declare --crl, --at, --policy, --offline, --kds-url, --kds-cache, --trust-ark, --json."""
+    parser.add_argument(
+        "--crl",
+        action="append",
+        default=[],
+        metavar="FILE",
+        type=Path,
+        help="CRL from KDS (repeatable), DER or PEM",
+    )
     parser.add_argument(
         "--at",
         metavar="ISO8601",
@@ -121,5 +130,6 @@ def verification_options(args: argparse.Namespace) -> VerificationOptions:
         at=_parse_time(args.at),
         kds=KdsClient(settings),
         extra_roots=_roots(args.trust_ark),
+        crls=tuple(read_file(path, "CRL") for path in args.crl),
         json=args.json,
     )

@@ -46,13 +46,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="certificates (repeatable): PEM, DER, bundles, cert tables",
     )
-    parser.add_argument(
-        "--crl",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="CRL from KDS (repeatable), DER or PEM",
-    )
     add_verification_flags(parser)
     parser.set_defaults(run=run)
 
@@ -74,12 +67,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = decode_report(read_file(Path(args.report), "report"))
         certificates = [read_file(Path(p), "certificate file") for p in args.certs]
-        crls = [read_file(Path(p), "CRL") for p in args.crl]
         options = verification_options(args)
         verdict = verify_attestation(
             report,
             certificates=certificates,
-            crls=crls,
+            crls=options.crls,
             policy=options.policy,
             at=options.at,
             kds=options.kds,

@@ -16,7 +16,6 @@ import json
 import secrets
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,7 +28,6 @@ from akash_snp.cli.policy_flags import (
     CliInputError,
     VerificationOptions,
     add_verification_flags,
-    read_file,
     verification_options,
 )
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
@@ -76,13 +74,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fetch the last periodic report instead (proves no freshness)",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
-    parser.add_argument(
-        "--crl",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="CRL from KDS (repeatable), DER or PEM",
-    )
     add_verification_flags(parser)
     parser.set_defaults(run=run_url)
 
@@ -150,13 +141,13 @@ def nonce_check(verdict: Verdict, nonce: bytes) -> Check:
 
 
 def verify_answer(
-    answer: SidecarAnswer, nonce: bytes | None, options: VerificationOptions, crls: list[bytes]
+    answer: SidecarAnswer, nonce: bytes | None, options: VerificationOptions
 ) -> Verdict:
     """Verify the report locally, then append the nonce check (when a nonce was sent)."""
     verdict = verify_attestation(
         answer.report,
         certificates=answer.certificates,
-        crls=crls,
+        crls=options.crls,
         policy=options.policy,
         at=options.at,
         kds=options.kds,
@@ -201,7 +192,6 @@ def run_url(args: argparse.Namespace) -> int:
                 else secrets.token_bytes(DEFAULT_NONCE_BYTES)
             )
         options = verification_options(args)
-        crls = [read_file(Path(path), "CRL") for path in args.crl]
         answer = fetch(verify_url_target(args.url), nonce, args.timeout)
         if not answer.report:
             print(
@@ -210,7 +200,7 @@ def run_url(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        verdict = verify_answer(answer, nonce, options, crls)
+        verdict = verify_answer(answer, nonce, options)
     except (UrlError, NonceError, CliInputError, AttestError) as error:
         print(f"snp-verify url: {error}", file=sys.stderr)
         return 2
