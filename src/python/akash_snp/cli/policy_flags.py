@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography import x509
 
 from akash_snp.attest.certs import CertRole, load_certificates
-from akash_snp.attest.constants import KDS_BASE_URL
+from akash_snp.attest.constants import KDS_BASE_URL, Product
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
 from akash_snp.attest.policy import Policy, load_policy
@@ -33,11 +33,13 @@ class VerificationOptions:
     kds: KdsClient
     extra_roots: tuple[x509.Certificate, ...]
     crls: tuple[bytes, ...]
+    product: Product | None
     json: bool
 
 
 def add_verification_flags(parser: argparse.ArgumentParser) -> None:
-    """Declare --crl, --at, --policy, --offline, --kds-url, --kds-cache, --trust-ark, --json."""
+    """Declare --crl, --product, --at, --policy, --offline, --kds-url, --kds-cache, --trust-ark,
+    --json."""
     parser.add_argument(
         "--crl",
         action="append",
@@ -45,6 +47,12 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="CRL from KDS (repeatable), DER or PEM",
+    )
+    parser.add_argument(
+        "--product",
+        choices=[product.value for product in Product],
+        help="AMD product line, for version 2 reports (no CPUID) without their endorsement "
+        "certificate; v3+ reports carry it",
     )
     parser.add_argument(
         "--at",
@@ -131,5 +139,6 @@ def verification_options(args: argparse.Namespace) -> VerificationOptions:
         kds=KdsClient(settings),
         extra_roots=_roots(args.trust_ark),
         crls=tuple(read_file(path, "CRL") for path in args.crl),
+        product=Product(args.product) if args.product else None,
         json=args.json,
     )

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             at=options.at,
             kds=options.kds,
             extra_roots=options.extra_roots,
+            product=options.product,
         )
     except (CliInputError, AttestError) as error:
         print(f"snp-verify: {error}", file=sys.stderr)

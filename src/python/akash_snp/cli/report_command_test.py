@@ -166,6 +166,29 @@ def test_missing_pieces_are_fetched_from_kds(
     assert len(fake_kds.requests) == 2
 
 
+def test_product_flag_names_the_product_of_a_v2_report(
+    fake_kds: FakeKds, emulated_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A v2 report carries no CPUID: given no certificate, only --product says what to fetch."""
+    case = emulated_dir / "reports" / "milan-v2-vcek"
+    base = [
+        "report",
+        "--report",
+        str(case / "report.bin"),
+        "--at",
+        "2025-06-01T00:00:00+00:00",
+        "--trust-ark",
+        str(emulated_dir / "pki" / "Milan" / "ark.pem"),
+        "--kds-url",
+        fake_kds.url,
+    ]
+    assert main(base) == 2
+    assert "product" in capsys.readouterr().err
+    assert main([*base, "--product", "Milan"]) == 0
+    assert any("/vcek/v1/Milan/" in request for request in fake_kds.requests)
+    assert main([*base, "--product", "Genoa"]) != 0
+
+
 @pytest.mark.parametrize(
     ("files", "extra", "message"),
     [

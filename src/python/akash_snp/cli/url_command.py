@@ -152,6 +152,7 @@ def verify_answer(
         at=options.at,
         kds=options.kds,
         extra_roots=options.extra_roots,
+        product=options.product,
     )
     if nonce is None:
         return verdict
