@@ -77,12 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
     config = parse_config(argv)
     logs.configure(config.log_level)
-    verifier: Verifier
-    try:
-        verifier = _verifier(config)
-    except ConfigError as error:
-        _log.error("configuration error; every attestation will fail: %s", error)
-        verifier = MisconfiguredVerifier(str(error))
     try:
         provider = open_provider(
             ProviderConfig(
@@ -96,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, AttestError) as error:
         _log.error("cannot set up the %s provider: %s", config.provider, error)
         provider = UnavailableProvider(f"the {config.provider} provider failed to start: {error}")
+    # After the provider: the emulated one creates its PKI, whose root --trust-ark may name.
+    verifier: Verifier
+    try:
+        verifier = _verifier(config)
+    except ConfigError as error:
+        _log.error("configuration error; every attestation will fail: %s", error)
+        verifier = MisconfiguredVerifier(str(error))
     metrics = SidecarMetrics()
     guarded = GuardedProvider(provider, TokenBucket(config.rate, config.burst))
     attestor = Attestor(guarded, verifier, metrics, utc_now)

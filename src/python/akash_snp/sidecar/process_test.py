@@ -143,3 +143,14 @@ def test_bad_policy_file_fails_attestations_but_keeps_the_pod_up(
     assert body["attestation_status"] == "failed"
     assert "configuration error: --policy" in body["verification_output"]
     assert sidecar.returncode == 0
+
+
+def test_new_emulated_pki_can_be_trusted_in_the_same_run(tmp_path: Path) -> None:
+    """`--emulated-pki-dir DIR --trust-ark DIR/ark.pem`, DIR empty: the PKI is created first."""
+    pki = tmp_path / "pki"
+    flags = ["--provider", "emulated", "--emulated-pki-dir", str(pki),
+             "--trust-ark", str(pki / "ark.pem")]  # fmt: skip
+    with SidecarProcess(flags) as sidecar:
+        body = _settled(sidecar.url, timeout=60)
+    assert (pki / "ark.pem").is_file()
+    assert body["attestation_status"] == "verified", body["verification_output"]
