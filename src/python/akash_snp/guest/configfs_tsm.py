@@ -24,6 +24,7 @@ from akash_snp.guest.provider import (
     GuestError,
     GuestReport,
     ProviderUnavailable,
+    busy_pauses,
     check_report_data,
 )
 
@@ -99,21 +100,19 @@ class ConfigfsTsmProvider:
     def get_report(self, report_data: bytes) -> GuestReport:
         data = check_report_data(report_data)
         self.check_available()
-        waited = 0.0
-        delay = 0.25
+        pauses = busy_pauses(self._busy_deadline, first=0.25)
         while True:
             try:
                 return self._one_request(data)
             except OSError as error:
                 if error.errno not in _RETRYABLE_ERRNOS:
                     raise GuestError(f"configfs-tsm request failed: {error}") from error
-                if waited >= self._busy_deadline:
+                pause = next(pauses, None)
+                if pause is None:
                     raise FirmwareBusy(
-                        f"configfs-tsm stayed busy for {waited:.1f} s: {error}"
+                        f"configfs-tsm stayed busy for {self._busy_deadline:g} s: {error}"
                     ) from error
-                self._sleep(delay)
-                waited += delay
-                delay = min(delay * 2, 2.0)
+                self._sleep(pause)
 
     def _one_request(self, data: bytes) -> GuestReport:
         entry = self._root / f"akash-snp-{os.getpid()}-{next(_counter)}-{secrets.token_hex(4)}"

@@ -6,6 +6,7 @@ table the host attached (empty when none). It never parses or verifies what it r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +27,17 @@ class ProviderUnavailable(GuestError):
 
 class FirmwareBusy(GuestError):
     """The host kept answering busy until our retry deadline passed."""
+
+
+def busy_pauses(deadline: float, first: float) -> Iterator[float]:
+    """Pauses between retries of a request the host answered busy: doubling from ``first``,
+    at most 2 s each, until they add up to ``deadline``; then the caller gives up."""
+    waited = 0.0
+    pause = first
+    while waited < deadline:
+        yield pause
+        waited += pause
+        pause = min(pause * 2, 2.0)
 
 
 class RateLimited(GuestError):

@@ -24,6 +24,7 @@ from akash_snp.guest.provider import (
     GuestError,
     GuestReport,
     ProviderUnavailable,
+    busy_pauses,
     check_report_data,
 )
 from akash_snp.guest.sev_guest_abi import (
@@ -155,8 +156,7 @@ class SevGuestIoctlProvider:
         response: ctypes.Array[ctypes.c_uint8],
     ) -> tuple[int, SnpGuestRequestIoctl]:
         """One guest request, retried with exponential back-off while the host says busy."""
-        waited = 0.0
-        delay = 0.1
+        pauses = busy_pauses(self._busy_deadline, first=0.1)
         while True:
             arg = SnpGuestRequestIoctl(
                 msg_version=SNP_MSG_VERSION,
@@ -167,11 +167,10 @@ class SevGuestIoctlProvider:
             failure = self._backend.ioctl(request_code, arg)
             if failure == 0 or arg.vmm_error != SNP_GUEST_VMM_ERR_BUSY:
                 return failure, arg
-            if waited >= self._busy_deadline:
-                raise FirmwareBusy(f"the host stayed busy for {waited:.1f} s")
-            self._sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 2.0)
+            pause = next(pauses, None)
+            if pause is None:
+                raise FirmwareBusy(f"the host stayed busy for {self._busy_deadline:g} s")
+            self._sleep(pause)
 
 
 def _fill_report_req(request: SnpReportReq, data: bytes) -> None:
