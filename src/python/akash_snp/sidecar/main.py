@@ -14,6 +14,7 @@ from types import FrameType
 import waitress
 from cryptography import x509
 
+from akash_snp.attest.constants import KDS_BASE_URL
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
 from akash_snp.attest.policy import Policy, load_policy
@@ -38,9 +39,7 @@ class ConfigError(Exception):
 
 
 def _verifier(config: SidecarConfig) -> LibraryVerifier:
-    settings = KdsSettings(cache_dir=config.kds_cache_dir)
-    if config.kds_url:
-        settings = KdsSettings(base_url=config.kds_url, cache_dir=config.kds_cache_dir)
+    settings = KdsSettings(base_url=config.kds_url or KDS_BASE_URL, cache_dir=config.kds_cache_dir)
     policy = Policy()
     if config.policy is not None:
         try:
