@@ -4,32 +4,31 @@ as one pure function (the Pants rule only fetches the inputs and writes the outp
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from debian_image.debfile import deb_entries
 from debian_image.errors import ImageBuildError
-from debian_image.fsentry import DIRECTORY, FILE, FsEntry
+from debian_image.fsentry import FsEntry
+from debian_image.install import InstalledPex, launcher
 from debian_image.lock import Lock
 from debian_image.oci import Layer, RuntimeConfig, archive, build_image
-from debian_image.pexinfo import pex_distributions
+from debian_image.pexinfo import PythonDistribution
 from debian_image.rootfs import base_rootfs
 from debian_image.sbom import spdx_document
 from debian_image.tarlayer import write_tar
 
-APP_DIR = "app"
 USER_NAME = "nonroot"
 NONROOT_UID = 65532
-PEX_ROOT = "/tmp/pex"  # noqa: S108 (inside the image: /tmp is the only writable directory)
 
 
 @dataclass(frozen=True)
 class ImageRequest:
-    """What one image is: its name and tag, the PEX's file name, and how it runs."""
+    """What one image is: its name and tag, its program's name, and how it runs."""
 
     repository: str
     tag: str
-    pex_name: str
+    program: str
     entrypoint: tuple[str, ...]
     user: str
     env: tuple[str, ...]
@@ -80,15 +79,21 @@ def base_layer(lock: Lock, debs: Mapping[str, bytes]) -> bytes:
     return layer
 
 
-def pex_layer(pex_name: str, pex: bytes) -> bytes:
-    """The application layer: /app/<pex> only."""
-    return write_tar(
-        [FsEntry(APP_DIR, DIRECTORY, 0o755), FsEntry(f"{APP_DIR}/{pex_name}", FILE, 0o755, pex)]
-    )
+def app_layer(program: str, installed: InstalledPex, bytecode: Sequence[FsEntry]) -> bytes:
+    """The application layer: the installed PEX, its compiled bytecode and the launcher."""
+    return write_tar([*installed.files, *bytecode, launcher(program, installed.entry_point)])
 
 
-def assemble(request: ImageRequest, lock: Lock, base: bytes, pex: bytes) -> BuiltImage:
-    """The image of `base` (see base_layer) plus the PEX, as an archive with its SBOM."""
+def assemble(
+    request: ImageRequest,
+    lock: Lock,
+    base: bytes,
+    installed: InstalledPex,
+    bytecode: Sequence[FsEntry],
+    distributions: Sequence[PythonDistribution],
+) -> BuiltImage:
+    """The image of `base` (see base_layer) plus the installed program, as an archive with its
+    SBOM (`distributions`: the Python distributions the program holds)."""
     if not all(part.isdigit() for part in request.user.split(":")):
         raise ImageBuildError(f"user {request.user!r} must be numeric uid[:gid]")
     runtime = RuntimeConfig(
@@ -96,29 +101,29 @@ def assemble(request: ImageRequest, lock: Lock, base: bytes, pex: bytes) -> Buil
         user=request.user,
         env=(
             "PATH=/usr/local/bin:/usr/bin:/bin",
-            f"PEX_ROOT={PEX_ROOT}",
             "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-            "PYTHONDONTWRITEBYTECODE=1",
             *request.env,
         ),
         labels=request.labels,
     )
     layers = [
         Layer(base, f"debian_image: {len(lock.packages)} Debian {lock.suite} packages"),
-        Layer(pex_layer(request.pex_name, pex), f"debian_image: /{APP_DIR}/{request.pex_name}"),
+        Layer(
+            app_layer(request.program, installed, bytecode),
+            f"debian_image: /app/bin/{request.program} ({installed.entry_point})",
+        ),
     ]
     image = build_image(layers, runtime, lock.architecture)
-    reference = f"{request.repository}:{request.tag}"
     sbom = spdx_document(
         request.repository,
         image.manifest_digest,
         lock.architecture,
         request.debian_release,
         lock.packages,
-        pex_distributions(pex),
+        distributions,
     )
     return BuiltImage(
-        archive=archive(image, reference),
+        archive=archive(image, request.repository, request.tag),
         manifest_digest=image.manifest_digest,
         config_digest=image.config_digest,
         layer_sizes=tuple(len(layer.tar) for layer in layers),

@@ -11,18 +11,33 @@ import pytest
 from debian_image import fakes
 from debian_image.assemble import ImageRequest, assemble, base_layer
 from debian_image.errors import ImageBuildError
+from debian_image.fsentry import FILE, FsEntry
+from debian_image.install import install_pex
 from debian_image.lock import Lock, LockedPackage
+from debian_image.pexinfo import pex_distributions
 
 DEBS = {
     "python3.11-minimal": fakes.deb({"usr/bin/python3.11": b"ELF python"}),
     "ca-certificates": fakes.deb({"usr/share/ca-certificates/mozilla/A.crt": b"CERT A\n"}),
 }
-PEX = fakes.pex({"Flask-3.1.3-py3-none-any.whl": "f" * 40})
+PEX = fakes.pex(
+    {"Flask-3.1.3-py3-none-any.whl": "f" * 40},
+    {
+        ".deps/Flask-3.1.3-py3-none-any.whl/flask/__init__.py": b"flask",
+        "akash_snp/webhook/main.py": b"def main(): pass",
+    },
+    entry_point="akash_snp.webhook.main:main",
+)
+INSTALLED = install_pex(PEX)
+BYTECODE = (
+    FsEntry("app/site-packages/flask/__pycache__/__init__.cpython-311.pyc", FILE, 0o644, b"pyc"),
+)
+DISTRIBUTIONS = pex_distributions(PEX)
 REQUEST = ImageRequest(
     repository="sev-webhook",
     tag="latest",
-    pex_name="sev-webhook.pex",
-    entrypoint=("/usr/bin/python3.11", "/app/sev-webhook.pex"),
+    program="sev-webhook",
+    entrypoint=("/app/bin/sev-webhook",),
     user="65532:65532",
     env=("EXTRA=1",),
     labels=(("org.opencontainers.image.revision", "abc123"),),
@@ -50,20 +65,24 @@ def _members(tar_bytes: bytes) -> dict[str, bytes]:
 
 def test_assemble_gives_identical_bytes_for_identical_inputs() -> None:
     lock = _lock(DEBS)
-    first = assemble(REQUEST, lock, base_layer(lock, DEBS), PEX)
-    second = assemble(REQUEST, lock, base_layer(lock, dict(reversed(DEBS.items()))), PEX)
+    first = assemble(REQUEST, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS)
+    second = assemble(
+        REQUEST, lock, base_layer(lock, dict(reversed(DEBS.items()))), INSTALLED, BYTECODE, DISTRIBUTIONS
+    )
     assert first == second
     other_revision = dataclasses.replace(
         REQUEST, labels=(("org.opencontainers.image.revision", "x"),)
     )
-    assert assemble(other_revision, lock, base_layer(lock, DEBS), PEX).manifest_digest != (
+    assert assemble(
+        other_revision, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS
+    ).manifest_digest != (
         first.manifest_digest
     )
 
 
 def test_assembled_image_holds_the_rootfs_the_pex_and_the_runtime_config() -> None:
     lock = _lock(DEBS)
-    built = assemble(REQUEST, lock, base_layer(lock, DEBS), PEX)
+    built = assemble(REQUEST, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS)
     files = _members(built.archive)
     (docker,) = json.loads(files["manifest.json"])
     base, app = (_members(files[path]) for path in docker["Layers"])
@@ -71,11 +90,15 @@ def test_assembled_image_holds_the_rootfs_the_pex_and_the_runtime_config() -> No
     assert base["etc/ssl/certs/ca-certificates.crt"] == b"CERT A\n"
     assert "etc/passwd" in base
     assert "tmp" in base
-    assert app == {"app": b"", "app/sev-webhook.pex": PEX}
+    assert app["app/site-packages/flask/__init__.py"] == b"flask"
+    assert app["app/site-packages/akash_snp/webhook/main.py"] == b"def main(): pass"
+    assert app["app/site-packages/flask/__pycache__/__init__.cpython-311.pyc"] == b"pyc"
+    assert b"from akash_snp.webhook.main import main" in app["app/bin/sev-webhook"]
+    assert not any(name.endswith(".pex") for name in app)
     config = json.loads(files[docker["Config"]])["config"]
-    assert config["Entrypoint"] == ["/usr/bin/python3.11", "/app/sev-webhook.pex"]
+    assert config["Entrypoint"] == ["/app/bin/sev-webhook"]
     assert config["User"] == "65532:65532"
-    assert "PEX_ROOT=/tmp/pex" in config["Env"]
+    assert not any(e.startswith("PEX_ROOT=") for e in config["Env"])
     assert "EXTRA=1" in config["Env"]
     assert built.layer_sizes == (len(files[docker["Layers"][0]]), len(files[docker["Layers"][1]]))
     sbom = json.loads(built.sbom)
@@ -95,7 +118,14 @@ def test_base_layer_refuses_a_package_that_does_not_match_the_lock() -> None:
 def test_assemble_refuses_a_user_name() -> None:
     lock = _lock(DEBS)
     with pytest.raises(ImageBuildError, match="numeric"):
-        assemble(dataclasses.replace(REQUEST, user="nonroot"), lock, base_layer(lock, DEBS), PEX)
+        assemble(
+            dataclasses.replace(REQUEST, user="nonroot"),
+            lock,
+            base_layer(lock, DEBS),
+            INSTALLED,
+            BYTECODE,
+            DISTRIBUTIONS,
+        )
 
 
 def test_base_layer_is_checked_against_the_digest_the_lock_records() -> None:

@@ -68,11 +68,21 @@ def deb(
     return ar_archive({"debian-binary": b"2.0\n", "control.tar.gz": control, member: blob})
 
 
-def pex(distributions: Mapping[str, str]) -> bytes:
-    """A zip with a shebang line in front and a PEX-INFO member, like a real PEX."""
+def pex(
+    distributions: Mapping[str, str],
+    files: Mapping[str, bytes] | None = None,
+    entry_point: str = "app.main:main",
+) -> bytes:
+    """A zip with a shebang line in front, a PEX-INFO member and `files` (paths as in a real PEX:
+    `.deps/<wheel>/...`, `.bootstrap/...`, first-party code at the top), like a real PEX."""
     buffer = io.BytesIO()
     buffer.write(b"#!/usr/bin/env python3.11\n")
+    info = {"distributions": dict(distributions), "entry_point": entry_point}
     with zipfile.ZipFile(buffer, "a") as archive:
-        archive.writestr("PEX-INFO", json.dumps({"distributions": dict(distributions)}))
+        archive.writestr("PEX-INFO", json.dumps(info))
         archive.writestr("__main__.py", "")
+        for path, data in (files or {}).items():
+            member = zipfile.ZipInfo(path)
+            member.external_attr = (0o755 if path.endswith(".so") else 0o644) << 16
+            archive.writestr(member, data)
     return buffer.getvalue()

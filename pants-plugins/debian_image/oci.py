@@ -111,27 +111,49 @@ def _blob_path(digest: str) -> str:
     return f"blobs/{algorithm}/{hexdigest}"
 
 
-def archive(image: Image, reference: str) -> bytes:
+def qualified_name(repository: str) -> str:
+    """The fully qualified name a container runtime resolves `repository` to (Docker's rule: a
+    first component without "." or ":" that is not "localhost" is a Docker Hub path), so that the
+    names recorded in the archive are the ones the kubelet asks containerd for."""
+    first, _, rest = repository.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return repository
+    if not rest:
+        return f"docker.io/library/{repository}"
+    return f"docker.io/{repository}"
+
+
+def archive(image: Image, repository: str, tag: str) -> bytes:
     """One tar holding the OCI image layout and docker-archive's manifest.json over the same blobs.
 
-    `reference` is "repository:tag"; it names the image in index.json and in `docker load`.
+    index.json lists the manifest twice, under `<name>:<tag>` and under `<name>@<manifest
+    digest>` (containerd's `io.containerd.image.name`), so a plain `ctr images import` creates
+    both references and a pod that pins the image by digest finds it without a registry.
     """
-    _, _, tag = reference.rpartition(":")
+    name = qualified_name(repository)
+    descriptor = {
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "digest": image.manifest_digest,
+        "size": len(image.manifest),
+    }
     index = {
         "schemaVersion": 2,
         "mediaType": INDEX_MEDIA_TYPE,
         "manifests": [
             {
-                "mediaType": MANIFEST_MEDIA_TYPE,
-                "digest": image.manifest_digest,
-                "size": len(image.manifest),
+                **descriptor,
                 "annotations": {
-                    "io.containerd.image.name": reference,
+                    "io.containerd.image.name": f"{name}:{tag}",
                     "org.opencontainers.image.ref.name": tag,
                 },
-            }
+            },
+            {
+                **descriptor,
+                "annotations": {"io.containerd.image.name": f"{name}@{image.manifest_digest}"},
+            },
         ],
     }
+    reference = f"{repository}:{tag}"
     docker_manifest = [
         {
             "Config": _blob_path(image.config_digest),

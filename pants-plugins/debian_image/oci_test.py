@@ -5,6 +5,8 @@ import io
 import json
 import tarfile
 
+import pytest
+
 from debian_image.oci import (
     LAYER_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
@@ -13,12 +15,13 @@ from debian_image.oci import (
     archive,
     build_image,
     canonical_json,
+    qualified_name,
 )
 
 RUNTIME = RuntimeConfig(
-    entrypoint=("/usr/bin/python3.11", "/app/x.pex"),
+    entrypoint=("/app/bin/x",),
     user="65532:65532",
-    env=("PEX_ROOT=/tmp/pex",),
+    env=("PATH=/usr/bin",),
     labels=(("org.opencontainers.image.revision", "abc"),),
 )
 LAYERS = [Layer(b"base layer tar", "base"), Layer(b"app layer tar", "app")]
@@ -55,16 +58,21 @@ def test_build_image_links_manifest_config_and_layers_by_digest() -> None:
 
 def test_archive_is_an_oci_layout_and_a_docker_archive_over_the_same_blobs() -> None:
     image = build_image(LAYERS, RUNTIME, "amd64")
-    files = _files(archive(image, "sev-webhook:latest"))
+    files = _files(archive(image, "sev-webhook", "latest"))
     for name, data in files.items():
         if name.startswith("blobs/sha256/"):
             assert name == "blobs/sha256/" + hashlib.sha256(data).hexdigest()
     assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
     index = json.loads(files["index.json"])
-    (entry,) = index["manifests"]
-    assert entry["digest"] == image.manifest_digest
-    assert entry["annotations"]["io.containerd.image.name"] == "sev-webhook:latest"
-    assert entry["annotations"]["org.opencontainers.image.ref.name"] == "latest"
+    tagged, pinned = index["manifests"]
+    assert tagged["digest"] == pinned["digest"] == image.manifest_digest
+    assert tagged["annotations"] == {
+        "io.containerd.image.name": "docker.io/library/sev-webhook:latest",
+        "org.opencontainers.image.ref.name": "latest",
+    }
+    assert pinned["annotations"] == {
+        "io.containerd.image.name": f"docker.io/library/sev-webhook@{image.manifest_digest}"
+    }
     (docker,) = json.loads(files["manifest.json"])
     assert docker["RepoTags"] == ["sev-webhook:latest"]
     assert docker["Config"] == "blobs/" + image.config_digest.replace(":", "/")
@@ -72,6 +80,20 @@ def test_archive_is_an_oci_layout_and_a_docker_archive_over_the_same_blobs() -> 
 
 
 def test_archive_bytes_depend_only_on_the_inputs() -> None:
-    first = archive(build_image(LAYERS, RUNTIME, "amd64"), "x:1")
-    assert first == archive(build_image(LAYERS, RUNTIME, "amd64"), "x:1")
-    assert first != archive(build_image(LAYERS, RUNTIME, "arm64"), "x:1")
+    first = archive(build_image(LAYERS, RUNTIME, "amd64"), "x", "1")
+    assert first == archive(build_image(LAYERS, RUNTIME, "amd64"), "x", "1")
+    assert first != archive(build_image(LAYERS, RUNTIME, "arm64"), "x", "1")
+
+
+@pytest.mark.parametrize(
+    ("repository", "qualified"),
+    [
+        ("sev-webhook", "docker.io/library/sev-webhook"),
+        ("akash/sev-webhook", "docker.io/akash/sev-webhook"),
+        ("localhost/sev-webhook", "localhost/sev-webhook"),
+        ("registry.example:5000/a/b", "registry.example:5000/a/b"),
+        ("ghcr.io/akash/sev-webhook", "ghcr.io/akash/sev-webhook"),
+    ],
+)
+def test_qualified_name_follows_the_runtime_normalisation(repository: str, qualified: str) -> None:
+    assert qualified_name(repository) == qualified

@@ -1,5 +1,6 @@
-"""Pants rules: fetch the locked .deb files (verified and cached by Pants), build the PEX, and hand
-both to the pure assembly in assemble.py; write the archive, its SBOM and the digests to dist/."""
+"""Pants rules: fetch the locked .deb files (verified and cached by Pants), build the PEX, install it
+(install.py) and compile its bytecode with CPython 3.11, and hand everything to the pure assembly
+in assemble.py; write the archive, its SBOM and the digests to dist/."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import logging
 from dataclasses import dataclass
 
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.core.goals.package import (
     BuiltPackage,
     BuiltPackageArtifact,
@@ -22,6 +25,7 @@ from pants.engine.fs import (
     FileContent,
     FileDigest,
 )
+from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     FieldSetsPerTarget,
@@ -34,10 +38,13 @@ from pants.engine.unions import UnionRule
 from pants.option.option_types import StrOption
 from pants.option.subsystem import Subsystem
 
-from debian_image.assemble import APP_DIR, ImageRequest, assemble, base_layer
+from debian_image.assemble import ImageRequest, assemble, base_layer
 from debian_image.errors import ImageBuildError
+from debian_image.fsentry import FILE, FsEntry
+from debian_image.install import BIN_DIR, PYTHON_VERSION, SITE_PACKAGES, InstalledPex, install_pex
 from debian_image.lock import Lock, parse_lock
 from debian_image.oci import EPOCH
+from debian_image.pexinfo import pex_distributions
 from debian_image.target_types import (
     DebianImageDigestsImagesField,
     DebianImageEntrypointField,
@@ -76,7 +83,7 @@ class DebianImageSubsystem(Subsystem):
 
 @dataclass(frozen=True)
 class DebianImageFieldSet(PackageFieldSet):
-    required_fields = (DebianImagePexField, DebianImageEntrypointField)
+    required_fields = (DebianImagePexField,)
 
     pex: DebianImagePexField
     packages_lock: DebianImageLockField
@@ -125,6 +132,57 @@ class DebianImageBuild:
 
 class DebianImageRuleError(Exception):
     """A build input is missing or wrong (message says which and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """The compiled `.pyc` files of an installed PEX, as layer entries."""
+
+    files: tuple[FsEntry, ...]
+
+
+# Unchecked-hash pycs: Python loads them without looking at the source's mtime, and their bytes
+# hold no time. PYTHONHASHSEED=0 keeps frozenset constants in one order, so the bytes repeat.
+_COMPILE = f"""
+import compileall, py_compile, sys
+ok = compileall.compile_dir(
+    {SITE_PACKAGES!r}, ddir={"/" + SITE_PACKAGES!r}, quiet=1, workers=1,
+    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+)
+sys.exit(0 if ok else 1)
+"""
+
+
+@rule(desc="Compile the bytecode of an installed PEX")
+async def compile_bytecode(installed: InstalledPex) -> Bytecode:
+    python = await Get(
+        PythonExecutable,
+        InterpreterConstraints([f"CPython=={PYTHON_VERSION}.*"]),
+    )
+    sources = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(f.path, f.data) for f in installed.files if f.path.endswith(".py")]
+        ),
+    )
+    result = await Get(
+        ProcessResult,
+        Process(
+            argv=(python.path, "-I", "-c", _COMPILE),
+            input_digest=sources,
+            output_directories=(SITE_PACKAGES,),
+            env={"PYTHONHASHSEED": "0"},
+            description=f"Compile {len(installed.files)} files' bytecode with CPython {PYTHON_VERSION}",
+        ),
+    )
+    contents = await Get(DigestContents, Digest, result.output_digest)
+    return Bytecode(
+        tuple(
+            FsEntry(c.path, FILE, 0o644, c.content)
+            for c in sorted(contents, key=lambda c: c.path)
+            if c.path.endswith(".pyc")
+        )
+    )
 
 
 @rule(desc="Read a Debian package lock")
@@ -188,8 +246,8 @@ async def build_debian_image(
     ]
     if len(pex_files) != 1:
         raise DebianImageRuleError(f"{address}: the `pex` target must build one .pex file")
-    pex_name = pex_files[0].path.rsplit("/", 1)[-1]
     repository = field_set.repository.value or address.target_name
+    program = repository.rsplit("/", 1)[-1]
     labels = {
         "org.opencontainers.image.title": repository,
         **(field_set.labels.value or {}),
@@ -200,18 +258,22 @@ async def build_debian_image(
     request = ImageRequest(
         repository=repository,
         tag=field_set.tag.value or "latest",
-        pex_name=pex_name,
-        entrypoint=tuple(
-            arg.replace("{pex}", f"/{APP_DIR}/{pex_name}")
-            for arg in field_set.entrypoint.value or ()
-        ),
+        program=program,
+        entrypoint=tuple(field_set.entrypoint.value or (f"/{BIN_DIR}/{program}",)),
         user=field_set.user.value or "65532:65532",
         env=tuple(field_set.env.value or ()),
         labels=tuple(sorted(labels.items())),
         debian_release=DEBIAN_RELEASES.get(lock.suite, lock.suite),
     )
+    pex = pex_files[0].content
     try:
-        built = assemble(request, lock, base.tar, pex_files[0].content)
+        installed = install_pex(pex)
+        distributions = pex_distributions(pex)
+    except ImageBuildError as exc:
+        raise DebianImageRuleError(f"{address}: {exc}") from None
+    bytecode = await Get(Bytecode, InstalledPex, installed)
+    try:
+        built = assemble(request, lock, base.tar, installed, bytecode.files, distributions)
     except ImageBuildError as exc:
         raise DebianImageRuleError(f"{address}: {exc}") from None
     archive_path = field_set.output_path.value_or_default(file_ending="tar")

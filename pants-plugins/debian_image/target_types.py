@@ -17,7 +17,10 @@ from pants.engine.target import (
 class DebianImagePexField(StringField):
     alias = "pex"
     required = True
-    help = "Address of the `pex_binary` to put in the image (at /app/<its file name>)."
+    help = (
+        "Address of the `pex_binary` to install in the image (its files under "
+        "/app/site-packages, bytecode compiled at build time)."
+    )
 
 
 class DebianImageLockField(SingleSourceField):
@@ -43,8 +46,10 @@ class DebianImageTagField(StringField):
 
 class DebianImageEntrypointField(StringSequenceField):
     alias = "entrypoint"
-    required = True
-    help = "The container's entrypoint; use {pex} for the PEX's path inside the image."
+    help = (
+        "The container's entrypoint (default: the launcher /app/bin/<program>, <program> being "
+        "the last component of the repository name, which runs the PEX's entry point)."
+    )
 
 
 class DebianImageUserField(StringField):

@@ -2,9 +2,9 @@
 
 For operators who do not run cert-manager. Writes ``ca.crt``/``ca.key`` (reused when already in the
 output folder, so the caBundle stays valid across rotations) and ``tls.crt``/``tls.key`` for
-``<service>.<namespace>.svc``, then prints the base64 caBundle on stdout. ``--patch-webhook NAME``
-also writes that caBundle into every webhook of the MutatingWebhookConfiguration NAME through the
-official ``kubernetes`` client (in-cluster config, else kubeconfig).
+``<service>.<namespace>.svc``, then prints the base64 caBundle on stdout (the tls-self-managed
+component puts it into the MutatingWebhookConfiguration). The certificate functions are shared with
+``sev-webhook tls-bootstrap`` (tls_bootstrap.py), which does the same inside the cluster.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def ca_bundle_patch(configuration: dict[str, Any], bundle: str) -> list[dict[str
     return ops
 
 
-def _write(path: Path, data: bytes, private: bool) -> None:
+def write_file(path: Path, data: bytes, private: bool) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     with os.fdopen(fd, "wb") as handle:
@@ -145,7 +145,7 @@ def _write(path: Path, data: bytes, private: bool) -> None:
     os.replace(temp, path)
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -162,22 +162,6 @@ def _load_ca(cert_path: Path, key_path: Path) -> Issued:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise CertsError(f"{key_path} is not an EC private key")
     return Issued(cert, key)
-
-
-def _patch_webhook(name: str, bundle: str) -> None:
-    """Patch the live object (needs a cluster: not covered by the unit tests)."""
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
-    api = client.AdmissionregistrationV1Api()
-    live = api.read_mutating_webhook_configuration(name)
-    current = {"webhooks": [{"name": w.name} for w in live.webhooks or []]}
-    api.patch_mutating_webhook_configuration(
-        name, ca_bundle_patch(current, bundle), _content_type="application/json-patch+json"
-    )
 
 
 def _ip(text: str) -> str:
@@ -208,11 +192,6 @@ def _parser() -> argparse.ArgumentParser:
         type=_ip,
         help="extra IP address SAN (repeatable), for a webhook reached by URL at an IP",
     )
-    parser.add_argument(
-        "--patch-webhook",
-        metavar="NAME",
-        help="also set caBundle in this MutatingWebhookConfiguration",
-    )
     return parser
 
 
@@ -232,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reusing the CA in {out}", file=sys.stderr)
         else:
             ca = make_ca(f"sev-webhook-ca.{args.namespace}", now, args.ca_days)
-            _write(ca_key, _key_pem(ca.key), private=True)
-            _write(ca_cert, ca.cert.public_bytes(serialization.Encoding.PEM), private=False)
+            write_file(ca_key, key_pem(ca.key), private=True)
+            write_file(ca_cert, ca.cert.public_bytes(serialization.Encoding.PEM), private=False)
         serving = make_serving_cert(ca, args.service, args.namespace, now, args.days, args.ip)
-        _write(out / "tls.key", _key_pem(serving.key), private=True)
-        _write(
+        write_file(out / "tls.key", key_pem(serving.key), private=True)
+        write_file(
             out / "tls.crt", serving.cert.public_bytes(serialization.Encoding.PEM), private=False
         )
     except (OSError, CertsError) as exc:
@@ -244,16 +223,4 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     bundle = ca_bundle(ca.cert)
     print(bundle)
-    if args.patch_webhook:
-        try:
-            _patch_webhook(args.patch_webhook, bundle)
-        except Exception as exc:  # any client/API failure: one line, not a traceback
-            print(
-                f"sev-webhook certs: patching {args.patch_webhook} failed: {exc}", file=sys.stderr
-            )
-            return 1
-        print(
-            f"patched caBundle of MutatingWebhookConfiguration {args.patch_webhook}",
-            file=sys.stderr,
-        )
     return 0

@@ -26,7 +26,7 @@ import yaml
 _LOG = logging.getLogger(__name__)
 
 INJECTION_MODES = ("native-sidecar", "container")
-DEVICE_ACCESS_MODES = ("privileged", "device-plugin", "none")
+DEVICE_ACCESS_MODES = ("agent", "privileged", "device-plugin", "none")
 PROVIDERS = ("auto", "configfs-tsm", "ioctl", "emulated")
 ON_ERROR = ("deny", "allow")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -70,16 +70,17 @@ class WebhookConfig:
     # spec.containers at one so Akash lease logs keep working. container: appended to
     # spec.containers, for older clusters.
     injection_mode: str = "native-sidecar"
-    # privileged: privileged container + hostPath /dev/sev-guest (CharDevice) and, with
-    # configfs_tsm, /sys/kernel/config. device-plugin: an extended resource request, minimal
-    # securityContext. none: minimal securityContext only (the sidecar reports "unavailable").
-    device_access: str = "privileged"
+    # agent: the sidecar runs unprivileged and asks the node attestation agent (a DaemonSet on
+    # the SNP nodes, the only component with device access) at http://<node IP>:agent_port; on a
+    # node without an agent it starts and reports "unavailable". privileged: privileged container
+    # running as root + hostPath /dev/sev-guest (CharDevice: the pod does not start on a node
+    # without it) and, with configfs_tsm, /sys/kernel/config. device-plugin: an extended resource
+    # request, minimal securityContext. none: minimal securityContext only ("unavailable").
+    device_access: str = "agent"
+    agent_port: int = 8791
     device_plugin_resource: str = "sev.akash.network/snp-guest"
     configfs_tsm: bool = True
-    # privileged mode: hostPath types CharDevice/Directory make the kubelet refuse to start the pod
-    # on a node without /dev/sev-guest (the tenant's lease then never becomes ready). false: no
-    # hostPath type check, the pod starts everywhere and the sidecar reports "unavailable".
-    require_sev_guest_device: bool = True
+    # The firmware interface of the privileged and device-plugin modes (agent: the agent's own).
     provider: str = "auto"
     port: int = 8790
     interval: int = 300
@@ -198,8 +199,8 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "injection_mode": lambda n, v: _choice(n, v, INJECTION_MODES),
     "device_access": lambda n, v: _choice(n, v, DEVICE_ACCESS_MODES),
     "device_plugin_resource": _resource_name,
+    "agent_port": lambda n, v: _integer(n, v, 1, 65535),
     "configfs_tsm": _boolean,
-    "require_sev_guest_device": _boolean,
     "provider": lambda n, v: _choice(n, v, PROVIDERS),
     "port": lambda n, v: _integer(n, v, 1, 65535),
     "interval": lambda n, v: _integer(n, v, 1, 86400),

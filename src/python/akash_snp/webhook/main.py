@@ -1,4 +1,5 @@
-"""``sev-webhook``: run the injector (``serve``, the default) or make its TLS files (``certs``).
+"""``sev-webhook``: run the injector (``serve``, the default), make its TLS files for an operator
+(``certs``), or set up its TLS inside the cluster as an init container (``tls-bootstrap``).
 
 ``sev-webhook --tls-cert FILE --tls-key FILE [--port 8443] [--config PATH]`` serves without naming
 the subcommand. Unusable input (missing certificate, invalid config) is one line on stderr and exit
@@ -22,7 +23,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sev-webhook [serve]",
         description="Mutating admission webhook that injects the SEV-SNP attestation sidecar. "
-        "Run 'sev-webhook certs --help' for the certificate helper.",
+        "Run 'sev-webhook certs --help' for the certificate helper and "
+        "'sev-webhook tls-bootstrap --help' for the in-cluster TLS set-up.",
     )
     parser.add_argument(
         "--tls-cert",
@@ -107,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from akash_snp.webhook.certs_command import main as certs_main
 
         return certs_main(args[1:])
+    if args and args[0] == "tls-bootstrap":
+        from akash_snp.webhook.tls_bootstrap import main as bootstrap_main
+
+        return bootstrap_main(args[1:])
     if args and args[0] == "serve":
         args = args[1:]
     return serve_main(args)

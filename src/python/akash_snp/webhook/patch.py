@@ -155,6 +155,8 @@ def build_patch(pod: Mapping[str, Any], config: WebhookConfig) -> list[Op]:
     else:
         ops.append({"op": "add", "path": "/spec/containers/-", "value": container})
 
+    if not volumes:
+        return ops
     if "volumes" in spec and spec["volumes"] is not None:
         ops.extend({"op": "add", "path": "/spec/volumes/-", "value": v} for v in volumes)
     else:

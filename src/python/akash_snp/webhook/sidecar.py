@@ -16,7 +16,6 @@ SIDECAR_NAME = "sev-attestation"
 PORT_NAME = "sev-attest"
 SEV_GUEST_DEVICE = "/dev/sev-guest"
 CONFIGFS_PATH = "/sys/kernel/config"
-_TMP_PATH = "/tmp"  # noqa: S108 - a mount point inside the container, backed by an emptyDir
 
 
 def unique_name(base: str, taken: Collection[str]) -> str:
@@ -31,7 +30,9 @@ def unique_name(base: str, taken: Collection[str]) -> str:
 
 def _security_context(config: WebhookConfig) -> dict[str, Any]:
     if config.device_access == "privileged":
-        return {"privileged": True}
+        # root: /dev/sev-guest is root:root 0600 and configfs is root-owned (the image's user
+        # is the unprivileged 65532)
+        return {"privileged": True, "runAsUser": 0, "runAsNonRoot": False}
     return {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -65,35 +66,41 @@ def _probe(path: str, config: WebhookConfig, period: int) -> dict[str, Any]:
     }
 
 
+def _field_env(name: str, field_path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
+
+
 def _env(config: WebhookConfig) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        {"name": "PEX_ROOT", "value": f"{_TMP_PATH}/pex"},
+        _field_env("POD_NAME", "metadata.name"),
+        _field_env("POD_NAMESPACE", "metadata.namespace"),
     ]
+    if config.device_access == "agent":
+        env.append(_field_env("HOST_IP", "status.hostIP"))
     reserved = {item["name"] for item in env}
     env.extend({"name": k, "value": v} for k, v in sorted(config.env.items()) if k not in reserved)
     return env
 
 
-def _host_path(path: str, kind: str, config: WebhookConfig) -> dict[str, Any]:
-    source = {"path": path, "type": kind} if config.require_sev_guest_device else {"path": path}
-    return {"hostPath": source}
+def _args(config: WebhookConfig) -> list[str]:
+    common = [f"--port={config.port}", f"--interval={config.interval}"]
+    if config.device_access == "agent":
+        # $(HOST_IP) is expanded by the kubelet from the container's env
+        agent = f"http://$(HOST_IP):{config.agent_port}"
+        return ["--provider=agent", f"--agent-url={agent}", f"--kds-url={agent}/kds", *common]
+    return [f"--provider={config.provider}", *common]
 
 
 def sidecar_volumes(
     config: WebhookConfig, taken: Collection[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pod volumes to add and the sidecar's mounts of them, with names not in ``taken``."""
-    wanted: list[tuple[str, dict[str, Any], str]] = [
-        ("sev-attestation-tmp", {"emptyDir": {"sizeLimit": "64Mi"}}, _TMP_PATH)
-    ]
+    wanted: list[tuple[str, dict[str, Any], str]] = []
     if config.device_access == "privileged":
-        wanted.append(
-            ("sev-guest", _host_path(SEV_GUEST_DEVICE, "CharDevice", config), SEV_GUEST_DEVICE)
-        )
+        device = {"hostPath": {"path": SEV_GUEST_DEVICE, "type": "CharDevice"}}
+        wanted.append(("sev-guest", device, SEV_GUEST_DEVICE))
         if config.configfs_tsm:
-            configfs = _host_path(CONFIGFS_PATH, "Directory", config)
+            configfs = {"hostPath": {"path": CONFIGFS_PATH, "type": "Directory"}}
             wanted.append(("sev-configfs", configfs, CONFIGFS_PATH))
     used = set(taken)
     volumes: list[dict[str, Any]] = []
@@ -117,19 +124,17 @@ def sidecar_container(
     }
     if config.injection_mode == "native-sidecar":
         container["restartPolicy"] = "Always"
-    container["args"] = [
-        f"--provider={config.provider}",
-        f"--port={config.port}",
-        f"--interval={config.interval}",
-    ]
+    container["args"] = _args(config)
     container["env"] = _env(config)
     container["ports"] = [{"name": port_name, "containerPort": config.port, "protocol": "TCP"}]
     resources = _resources(config)
     if resources:
         container["resources"] = resources
     if config.probes:
-        container["readinessProbe"] = _probe("/readyz", config, period=10)
+        # probed every 2 s so that the pod is ready within about 2 s of the sidecar's start
+        container["readinessProbe"] = _probe("/readyz", config, period=2)
         container["livenessProbe"] = _probe("/healthz", config, period=30)
     container["securityContext"] = _security_context(config)
-    container["volumeMounts"] = mounts
+    if mounts:
+        container["volumeMounts"] = mounts
     return container
