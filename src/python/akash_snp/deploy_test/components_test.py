@@ -1,5 +1,5 @@
 """Every documented combination of components renders, validates and keeps the invariants:
-TLS (cert-manager | self-managed) x device access (privileged | device-plugin) x injection
+TLS (bootstrap | cert-manager | self-managed) x device access (node agent | device-plugin) x injection
 (native sidecar | classic container), applied to a copy of an overlay. Self-managed TLS uses the
 files written by the webhook's real certificate command."""
 
@@ -17,8 +17,12 @@ from akash_snp.deploy_test.conftest import kustomize
 from akash_snp.deploy_test.manifests import Doc, Expect, assert_invariants, one
 from akash_snp.webhook.certs_command import main as certs_main
 
-TLS = {"cert-manager": "tls-cert-manager", "self-managed": "tls-self-managed"}
-DEVICE = {"privileged": None, "device-plugin": "device-plugin"}
+TLS = {
+    "bootstrap": "tls-bootstrap",
+    "cert-manager": "tls-cert-manager",
+    "self-managed": "tls-self-managed",
+}
+DEVICE = {"agent": "node-agent", "device-plugin": "device-plugin"}
 INJECTION = {"native-sidecar": None, "container": "sidecar-classic"}
 
 
@@ -66,23 +70,23 @@ def test_component_combination(
     tmp_path: Path,
 ) -> None:
     bundle = _make_certs(tree, capsys) if tls == "self-managed" else None
-    chosen = [TLS[tls]] + [c for c in (DEVICE[device], INJECTION[injection]) if c]
+    chosen = [TLS[tls], DEVICE[device]] + [c for c in (INJECTION[injection],) if c]
     docs = render(_overlay_with(tree, "m7a", chosen))
     expect = Expect("m7a", "Genoa", tls, device, injection, ca_bundle=bundle)
     assert_invariants(docs, expect, tmp_path)
 
 
 def _reorder_settings(tree: Path) -> list[str]:
-    """Reverse the order of base/config.yaml's data keys and of the settings in its config.yaml;
-    return the new order of those settings."""
-    path = tree / "base" / "config.yaml"
-    config_map = yaml.safe_load(path.read_text())
-    settings = yaml.safe_load(config_map["data"]["config.yaml"])
-    reordered = dict(reversed(settings.items()))
-    data = dict(reversed(config_map["data"].items()))
-    data["config.yaml"] = yaml.safe_dump(reordered, sort_keys=False)
-    config_map["data"] = data
-    path.write_text(yaml.safe_dump(config_map, sort_keys=False))
+    """Reverse the order of the settings in base/settings/config.yaml and of the generator's
+    literals; return the new order of those settings."""
+    path = tree / "base" / "settings" / "config.yaml"
+    reordered = dict(reversed(yaml.safe_load(path.read_text()).items()))
+    path.write_text(yaml.safe_dump(reordered, sort_keys=False))
+    kustomization = tree / "base" / "kustomization.yaml"
+    data = yaml.safe_load(kustomization.read_text())
+    (generator,) = data["configMapGenerator"]
+    generator["literals"] = list(reversed(generator["literals"]))
+    kustomization.write_text(yaml.safe_dump(data, sort_keys=False))
     return list(reordered)
 
 
@@ -93,11 +97,34 @@ def test_reordered_settings_still_render_every_choice(
     order = _reorder_settings(tree)
     chosen = ["tls-cert-manager", "device-plugin", "sidecar-classic"]
     docs = render(_overlay_with(tree, "r6a", chosen))
-    rendered = one(docs, "ConfigMap", "sev-webhook-config")["data"]["config.yaml"]
-    assert list(yaml.safe_load(rendered)) == order
+    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and "config.yaml" in d["data"]]
+    assert list(yaml.safe_load(config_map["data"]["config.yaml"])) == order
     assert order[0] == "on_error"
     expect = Expect("r6a", "Milan", "cert-manager", "device-plugin", "container")
     assert_invariants(docs, expect, tmp_path)
+
+
+def test_a_settings_change_renames_the_config_map_and_rolls_the_webhook(
+    tree: Path, render: Callable[[Path], list[Doc]]
+) -> None:
+    """The generated ConfigMap's name hashes its content, so a settings change (or a new pinned
+    sidecar image) changes the webhook's pod template: `kubectl apply` rolls it out."""
+
+    def config_volume(docs: list[Doc]) -> str:
+        spec = one(docs, "Deployment", "sev-webhook")["spec"]["template"]["spec"]
+        (name,) = [v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v]
+        return str(name)
+
+    overlay = tree / "overlays" / "m7a"
+    before = config_volume(render(overlay))
+    settings = tree / "base" / "settings" / "config.yaml"
+    settings.write_text(settings.read_text().replace("interval: 300", "interval: 120"))
+    after_settings = config_volume(render(overlay))
+    kustomization = overlay / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("0" * 64, "1" * 64))
+    after_image = config_volume(render(overlay))
+    assert len({before, after_settings, after_image}) == 3
+    assert before.startswith("sev-webhook-config-")
 
 
 def test_replacements_copy_whole_fields(kustomize_dir: Path) -> None:
@@ -123,9 +150,9 @@ def test_self_managed_tls_without_certificate_files_fails_to_render(
 def test_both_tls_components_are_refused(
     tree: Path, kubectl: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Choosing both TLS components is a render error, not two writers of one Secret."""
+    """Choosing two TLS components is a render error, not two writers of one certificate."""
     _make_certs(tree, capsys)
-    overlay = _overlay_with(tree, "m6a", ["tls-cert-manager", "tls-self-managed"])
-    result = kustomize(kubectl, overlay)
-    assert result.returncode != 0
-    assert "sev-webhook-tls-choice" in result.stderr
+    for pair in (["tls-cert-manager", "tls-self-managed"], ["tls-bootstrap", "tls-cert-manager"]):
+        result = kustomize(kubectl, _overlay_with(tree, "m6a", pair))
+        assert result.returncode != 0
+        assert "sev-webhook-tls-choice" in result.stderr

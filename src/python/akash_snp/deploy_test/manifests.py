@@ -26,7 +26,8 @@ FAMILIES = {  # as documented in docs/deploy.md
     "r6a": "Milan",
     "c6a": "Milan",
 }
-KUBERNETES_VERSIONS = ("1.29.0", "1.33.0")
+# 1.30: the oldest release with both native sidecars and the preStop `sleep` action.
+KUBERNETES_VERSIONS = ("1.30.0", "1.36.0")
 # Kinds with no bundled schema (cert-manager CRDs): checked structurally by the tests instead.
 CRD_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
 
@@ -93,6 +94,7 @@ def workload_containers(docs: list[Doc]) -> Iterator[tuple[str, Doc]]:
 
 DIGEST_REF = re.compile(r"^(?P<repo>[^@\s]+)@sha256:[0-9a-f]{64}$")
 RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+CLUSTER_SCOPED = {"Namespace", "MutatingWebhookConfiguration", "ClusterRole", "ClusterRoleBinding"}
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ class Expect:
 
     family: str
     product: str
-    tls: str = "cert-manager"  # or "self-managed"
-    device_access: str = "privileged"  # or "device-plugin"
+    tls: str = "bootstrap"  # or "cert-manager", "self-managed"
+    device_access: str = "agent"  # or "device-plugin"
     injection_mode: str = "native-sidecar"  # or "container"
     ca_bundle: str | None = None  # self-managed: what `sev-webhook certs` printed
 
@@ -175,6 +177,9 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         assert container[probe]["httpGet"]["path"] == path
         assert container[probe]["httpGet"]["scheme"] == "HTTPS"
+    # graceful drain: served while kube-proxy forgets the endpoint, then SIGTERM within the grace
+    pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 2 <= pause < spec["terminationGracePeriodSeconds"] - 5
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     service = one(docs, "Service", "sev-webhook")
@@ -256,12 +261,68 @@ def _check_injected_pod(config: WebhookConfig, expect: Expect) -> Doc:
     return sidecar
 
 
+# What `sev-webhook tls-bootstrap` may do, and nothing more (components/tls-bootstrap/rbac.yaml).
+BOOTSTRAP_RULES = {
+    "Role": [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["sev-webhook-ca"],
+         "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+    ],
+    "ClusterRole": [
+        {"apiGroups": ["admissionregistration.k8s.io"],
+         "resources": ["mutatingwebhookconfigurations"], "resourceNames": ["sev-webhook"],
+         "verbs": ["get", "patch"]},
+    ],
+}
+
+
+def _check_rbac(docs: list[Doc], namespace: str, expect: Expect) -> None:
+    rbac = [d for d in docs if d["kind"] in RBAC_KINDS]
+    if expect.tls != "bootstrap":
+        assert not rbac, "the webhook needs no RBAC"
+        return
+    assert sorted(d["kind"] for d in rbac) == sorted(RBAC_KINDS)
+    for kind, rules in BOOTSTRAP_RULES.items():
+        assert one(docs, kind)["rules"] == rules
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        binding = one(docs, kind)
+        assert binding["roleRef"]["name"] == one(docs, kind.removesuffix("Binding"))["metadata"]["name"]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "sev-webhook", "namespace": namespace}
+        ]
+
+
+def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
+    """Only the init container holds API credentials; the webhook reads what it wrote."""
+    spec = _pod_spec(deployment)
+    assert "emptyDir" in tls_volume and "secret" not in tls_volume
+    (init,) = spec["initContainers"]
+    assert init["args"][0] == "tls-bootstrap"
+    assert init["image"] == spec["containers"][0]["image"]
+    out_dir = _arg(init, "--out-dir")
+    mounts = {m["mountPath"]: m["name"] for m in init["volumeMounts"]}
+    assert mounts[out_dir] == "tls"
+    token_volume = mounts["/var/run/secrets/kubernetes.io/serviceaccount"]
+    sources = next(v for v in spec["volumes"] if v["name"] == token_volume)["projected"]["sources"]
+    assert any("serviceAccountToken" in s for s in sources)
+    webhook_mounts = {m["name"] for m in spec["containers"][0]["volumeMounts"]}
+    assert token_volume not in webhook_mounts, "the webhook container must hold no token"
+    assert init["securityContext"]["allowPrivilegeEscalation"] is False
+    assert not find(docs, "Secret")
+    assert not find(docs, "Certificate")
+
+
 def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect) -> None:
     spec = _pod_spec(deployment)
     tls_volume = next(v for v in spec["volumes"] if v["name"] == "tls")
-    secret_name = tls_volume["secret"]["secretName"]
     mwc = one(docs, "MutatingWebhookConfiguration")
     service_dns = f"sev-webhook.{namespace}.svc"
+    if expect.tls == "bootstrap":
+        _check_bootstrap(docs, deployment, tls_volume)
+        assert all("caBundle" not in h["clientConfig"] for h in mwc["webhooks"])
+        return
+    assert "initContainers" not in spec
+    secret_name = tls_volume["secret"]["secretName"]
     if expect.tls == "cert-manager":
         assert not find(docs, "Secret")
         certificate = next(
@@ -307,13 +368,38 @@ def _check_placement(docs: list[Doc], expect: Expect) -> None:
     assert [p.value for p in policy.allowed_products] == [expect.product]
 
 
+def _check_agent(docs: list[Doc], config: WebhookConfig, sidecar: Doc) -> None:
+    """The agent holds the device access; the injected sidecar holds none and finds the agent."""
+    agent = one(docs, "DaemonSet", "sev-attestation-agent")
+    spec = _pod_spec(agent)
+    assert spec["hostNetwork"] is True
+    (container,) = spec["containers"]
+    assert container["args"][0] == "agent"
+    assert int(_arg(container, "--port")) == config.agent_port
+    assert [p["hostPort"] for p in container["ports"]] == [config.agent_port]
+    assert container["securityContext"]["privileged"] is True
+    host_paths = [v["hostPath"] for v in spec["volumes"] if "hostPath" in v]
+    assert host_paths == [{"path": "/sys/kernel", "type": "Directory"}], "paths that always exist"
+    _pinned_repository(container["image"])
+    assert _pinned_repository(container["image"]) == _pinned_repository(config.image)
+    namespace = agent["metadata"]["namespace"]
+    assert namespace != one(docs, "Deployment", "sev-webhook")["metadata"]["namespace"]
+    labels = one(docs, "Namespace", namespace)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    security = sidecar["securityContext"]
+    assert security["runAsNonRoot"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True and security["capabilities"]["drop"] == ["ALL"]
+    assert "volumeMounts" not in sidecar
+    assert _arg(sidecar, "--agent-url") == f"http://$(HOST_IP):{config.agent_port}"
+    env = {e["name"]: e for e in sidecar["env"]}
+    assert env["HOST_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"
+
+
 def _check_device_access(docs: list[Doc], config: WebhookConfig, sidecar: Doc) -> None:
-    plugins = find(docs, "DaemonSet")
-    if config.device_access == "privileged":
-        assert not plugins
-        assert sidecar["securityContext"] == {"privileged": True}
+    if config.device_access == "agent":
+        _check_agent(docs, config, sidecar)
         return
-    (plugin,) = plugins
+    (plugin,) = find(docs, "DaemonSet")
     (container,) = _pod_spec(plugin)["containers"]
     args = container["args"]
     domain = _arg(container, "--domain")
@@ -339,13 +425,13 @@ def _pinned_repository(image: str) -> str:
 def assert_invariants(docs: list[Doc], expect: Expect, workdir: Path) -> None:
     """Every property the deployment guide promises, on one rendered variant."""
     assert validation_errors(docs) == []
-    assert not [d for d in docs if d["kind"] in RBAC_KINDS], "the webhook needs no RBAC"
+    _check_rbac(docs, "sev-webhook", expect)
     deployment = _check_webhook_deployment(docs, "sev-webhook")
     namespace = deployment["metadata"]["namespace"]
     own = one(docs, "Namespace", namespace)
     assert own["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     for doc in docs:
-        if doc["kind"] not in {"Namespace", "MutatingWebhookConfiguration"}:
+        if doc["kind"] not in CLUSTER_SCOPED:
             assert doc["metadata"].get("namespace"), f"{doc['kind']} has no namespace"
 
     mounted = _mounted_config(deployment, docs, workdir)
