@@ -93,10 +93,13 @@ class KdsClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_fetch`` is told the URL of every network request (the node agent counts them)."""
         self.settings = settings or KdsSettings()
         self._sleep = sleep
         self._clock = clock
+        self._on_fetch = on_fetch
         self._memory: dict[str, bytes] = {}
 
     # --- public API ---
@@ -119,7 +122,7 @@ class KdsClient:
             return body
         next_update = x509.load_der_x509_crl(body).next_update_utc
         if next_update is not None and next_update < (now or datetime.now(UTC)):
-            self._forget(path)
+            self.forget(path)
             body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
         return body
 
@@ -133,7 +136,8 @@ class KdsClient:
             return None
         return self.settings.cache_dir / re.sub(r"[^A-Za-z0-9._-]", "_", path.strip("/"))
 
-    def _forget(self, path: str) -> None:
+    def forget(self, path: str) -> None:
+        """Drop ``path`` from both caches, so the next request fetches it again."""
         self._memory.pop(path, None)
         file = self._cache_file(path)
         if file is not None:
@@ -198,6 +202,8 @@ class KdsClient:
                 break
             server_wait = 0.0
             timeout = min(settings.request_timeout, remaining)
+            if self._on_fetch is not None:
+                self._on_fetch(url)
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                     body: bytes = response.read(_MAX_RESPONSE_BYTES + 1)

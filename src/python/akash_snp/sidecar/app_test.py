@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from akash_snp.guest.fake_sev_guest import fake_firmware
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.nonce import report_data_for_nonce
+from akash_snp.guest.source import LocalSource
 from akash_snp.guest.provider import GuestError, GuestReport
 from akash_snp.guest.select import UnavailableProvider
 from akash_snp.sidecar.app import create_app
@@ -60,7 +61,7 @@ def _client(
 ) -> tuple[FlaskClient, AttestationLoop, SidecarMetrics]:
     metrics = SidecarMetrics()
     guarded = GuardedProvider(provider, TokenBucket(0.001, burst))  # type: ignore[arg-type]
-    attestor = Attestor(guarded, FakeVerifier(), metrics, lambda: NOW)
+    attestor = Attestor(LocalSource(guarded), FakeVerifier(), metrics, lambda: NOW)
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=300)
     return create_app(attestor, last, metrics).test_client(), loop, metrics
