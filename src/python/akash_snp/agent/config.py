@@ -57,7 +57,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "or emulated (test PKI; its reports never pass against AMD's roots)",
     )
     add("--emulated-pki-dir", type=Path, default=default("emulated-pki-dir", None),
-        help="emulated provider: reuse or create the test PKI here (root: DIR/ark.pem)")  # fmt: skip
+        help="emulated provider: reuse or create the test PKI here (root: DIR/ark.pem)")
     add("--emulated-product", default=default("emulated-product", "Genoa"),
         help="emulated provider: Milan, Genoa or Turin")  # fmt: skip
     add("--configfs-root", type=Path,
@@ -73,7 +73,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="firmware reports per second for the whole node, on average")  # fmt: skip
     add("--burst", type=positive_int, default=default("burst", "10"),
         help="firmware reports allowed in a burst, for the whole node")  # fmt: skip
-    add("--kds-url", default=default("kds-url", None), help="upstream AMD KDS (default AMD's)")
+    add("--kds-url", default=default("kds-url", None),
+        help="upstream AMD KDS (default AMD's)")  # fmt: skip
     add("--kds-cache-dir", type=Path, default=default("kds-cache-dir", None),
         help="directory keeping KDS certificates and CRLs across restarts")  # fmt: skip
     add("--interval", type=positive_float, default=default("interval", "300"),

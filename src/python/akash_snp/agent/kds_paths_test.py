@@ -37,7 +37,9 @@ def test_turin_needs_fmc_and_an_8_byte_hwid() -> None:
     )
     assert parsed.tcb == TcbVersion(bootloader=2, tee=3, snp=4, microcode=5, fmc=1)
     with pytest.raises(KdsPathError, match="fmcSPL"):
-        parse_kds_request(f"/vcek/v1/Turin/{HWID[:8].hex()}", "blSPL=2&teeSPL=3&snpSPL=4&ucodeSPL=5")
+        parse_kds_request(
+            f"/vcek/v1/Turin/{HWID[:8].hex()}", "blSPL=2&teeSPL=3&snpSPL=4&ucodeSPL=5"
+        )
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,9 @@ class AgentSource:
                 while len(body) <= settings.max_response_bytes:
                     remaining = end - self._clock()
                     if remaining <= 0:
-                        raise GuestError(f"the {where} did not answer within {settings.deadline:g}s")
+                        raise GuestError(
+                            f"the {where} did not answer within {settings.deadline:g}s"
+                        )
                     sock.settimeout(min(settings.read_timeout, remaining))
                     chunk = response.read1(16384)
                     if not chunk:

@@ -92,12 +92,12 @@ def test_slow_agent_hits_the_deadline() -> None:
 
 
 def test_503_is_unavailable_and_429_is_rate_limited() -> None:
-    with agent_answering(503, b'{"error": "no SEV-SNP guest interface"}') as url:
-        with pytest.raises(ProviderUnavailable, match="no SEV-SNP guest interface"):
-            _source(url).nonce_report(b"\x01", wait=False)
-    with agent_answering(429, b'{"error": "busy"}', {"Retry-After": "7"}) as url:
-        with pytest.raises(RateLimited) as refused:
-            _source(url).nonce_report(b"\x01", wait=False)
+    unavailable = agent_answering(503, b'{"error": "no SEV-SNP guest interface"}')
+    with unavailable as url, pytest.raises(ProviderUnavailable, match="no SEV-SNP guest"):
+        _source(url).nonce_report(b"\x01", wait=False)
+    busy = agent_answering(429, b'{"error": "busy"}', {"Retry-After": "7"})
+    with busy as url, pytest.raises(RateLimited) as refused:
+        _source(url).nonce_report(b"\x01", wait=False)
     assert refused.value.retry_after == 7.0
 
 

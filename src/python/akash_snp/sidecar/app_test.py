@@ -14,9 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from akash_snp.guest.fake_sev_guest import fake_firmware
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.nonce import report_data_for_nonce
-from akash_snp.guest.source import LocalSource
 from akash_snp.guest.provider import GuestError, GuestReport
 from akash_snp.guest.select import UnavailableProvider
+from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.loop import AttestationLoop

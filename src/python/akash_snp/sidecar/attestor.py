@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from akash_snp.guest.nonce import NONCE_BINDING
@@ -50,7 +49,9 @@ class Attestor:
 
     def attest_periodic(self, stamp: str) -> Attestation:
         """The periodic report for RFC 3339 ``stamp``; waits for the rate limiter."""
-        return self._attest(lambda: self._source.periodic_report(stamp, wait=True), "periodic", "periodic")
+        return self._attest(
+            lambda: self._source.periodic_report(stamp, wait=True), "periodic", "periodic"
+        )
 
     def _attest(
         self, obtain: Callable[[], tuple[GuestReport, str]], binding: str, kind: str
@@ -74,20 +75,24 @@ class Attestor:
         wait: bool,
     ) -> Attestation:
         name = self._source.name
+
+        def failed(status: str, detail: str) -> Attestation:
+            return Attestation(status, at, name, detail, binding=binding)
+
         try:
             got, binding = obtain()
         except RateLimited as refused:
             if not wait:
                 raise
-            return Attestation(FAILED, at, name, f"obtaining a report failed: {refused}", binding=binding)
+            return failed(FAILED, f"obtaining a report failed: {refused}")
         except ProviderUnavailable as reason:
-            return Attestation(UNAVAILABLE, at, name, f"SEV-SNP is unavailable: {reason}", binding=binding)
+            return failed(UNAVAILABLE, f"SEV-SNP is unavailable: {reason}")
         except GuestError as error:
             _log.warning("obtaining a report failed: %s", error)
-            return Attestation(FAILED, at, name, f"obtaining a report failed: {error}", binding=binding)
+            return failed(FAILED, f"obtaining a report failed: {error}")
         except Exception as error:  # a provider bug must not take the sidecar down either
             _log.exception("the provider raised")
-            return Attestation(FAILED, at, name, f"obtaining a report failed: {error!r}", binding=binding)
+            return failed(FAILED, f"obtaining a report failed: {error!r}")
         try:
             outcome = self._verifier.verify(got.report, got.cert_table, at)
         except Exception as error:  # a verifier bug must not take the sidecar down
