@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from akash_snp.agent.conftest import emulated_agent_flags
+from akash_snp.agent.harness import emulated_agent_flags
 from akash_snp.attest.constants import Product
 from akash_snp.attest.kds import KdsClient, KdsSettings, vcek_path
 from akash_snp.sidecar.harness import SidecarProcess

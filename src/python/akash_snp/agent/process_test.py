@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from akash_snp.agent.conftest import emulated_agent_flags, free_port, sidecar_flags
+from akash_snp.agent.harness import emulated_agent_flags, free_port, sidecar_flags
 from akash_snp.cli.main import main as snp_verify
 from akash_snp.guest.nonce import report_data_for_nonce
 from akash_snp.sidecar.harness import SidecarProcess

@@ -27,6 +27,7 @@ from akash_snp.attest.errors import ChainError
 from akash_snp.attest.kds import KeyKind
 
 MANIFEST = "manifest.json"
+KINDS: tuple[KeyKind, ...] = ("vcek", "vlek")
 _ROLE = {"vcek": CertRole.ASK, "vlek": CertRole.ASVK}
 
 
@@ -73,7 +74,7 @@ class AmdBundle:
         manifest: dict[str, Any] = json.loads((directory / MANIFEST).read_text())
         chains: dict[tuple[Product, KeyKind], BundledChain] = {}
         for product in Product:
-            for kind in ("vcek", "vlek"):
+            for kind in KINDS:
                 entry = manifest["chains"].get(chain_key(product, kind))
                 if entry is None:
                     continue

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from akash_snp.attest import chain
-from akash_snp.attest.bundle import AmdBundle, packaged_bundle
+from akash_snp.attest.bundle import KINDS, AmdBundle, packaged_bundle
 from akash_snp.attest.certtable import CertTableEntry, build_cert_table
 from akash_snp.attest.constants import AMD_ARK_SHA256, GUID_VLEK, Product
 from akash_snp.attest.errors import ChainError
@@ -21,8 +21,6 @@ from akash_snp.attest.refresh_bundle import main as refresh
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.testing.fake_kds import running_fake_kds
 from akash_snp.testing.pki import EmulatedAmd
-
-KINDS = ("vcek", "vlek")
 
 
 def test_packaged_bundle_is_pinned_and_signed_by_the_pinned_arks() -> None:

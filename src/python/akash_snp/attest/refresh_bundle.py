@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from akash_snp.attest.bundle import (
+    KINDS,
     MANIFEST,
     AmdBundle,
     BundledChain,
@@ -31,7 +32,6 @@ from akash_snp.attest.constants import KDS_BASE_URL, Product
 from akash_snp.attest.errors import ChainError, KdsError
 from akash_snp.attest.kds import KdsClient, KdsSettings, KeyKind
 
-_KINDS: tuple[KeyKind, ...] = ("vcek", "vlek")
 _PEM = Encoding.PEM
 
 
@@ -41,7 +41,7 @@ def fetch_chains(kds_url: str) -> dict[tuple[Product, KeyKind], BundledChain]:
     return {
         (product, kind): check_chain(client.cert_chain(product, kind), product, kind)
         for product in Product
-        for kind in _KINDS
+        for kind in KINDS
     }
 
 

@@ -260,9 +260,12 @@ def _chain(
     if bundled is not None:
         if intermediate is None and chain.verify_link(endorsement, bundled.intermediate) is None:
             intermediate = bundled.intermediate
-        if ark is None and intermediate is not None:
-            if chain.verify_link(intermediate, bundled.ark) is None:
-                ark = bundled.ark
+        if (
+            ark is None
+            and intermediate is not None
+            and chain.verify_link(intermediate, bundled.ark) is None
+        ):
+            ark = bundled.ark
     if (intermediate is None or ark is None) and kds is not None:
         fetched = certs_module.load_certificates(kds.cert_chain(product, kind))
         intermediate = intermediate or _find(fetched, role, product, endorsement)
