@@ -85,7 +85,12 @@ class KdsProxy:
                 pending = self._inflight[request.path] = Future()
         if not leader:
             self._metrics.kds_cache_hits.inc()
-            return pending.result(timeout=self._wait_timeout)
+            try:
+                return pending.result(timeout=self._wait_timeout)
+            except TimeoutError:
+                raise KdsError(
+                    f"the identical request in flight took over {self._wait_timeout:g}s"
+                ) from None
         try:
             body = self._fetch(request, refresh=entry is not None)
         except KdsError as error:
