@@ -80,7 +80,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sev-attestation",
         description="SEV-SNP attestation sidecar: serves verified reports at /verify. "
-        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT).",
+        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT). "
+        "`sev-attestation agent --help` describes the node attestation agent.",
     )
     add = parser.add_argument
     add(
