@@ -16,7 +16,7 @@ from akash_snp.sidecar.state import FAILED, UNAVAILABLE, VERIFIED, Attestation
 
 _log = logging.getLogger(__name__)
 
-NONCE_BINDING_SHOWN = f"nonce: {NONCE_BINDING}"
+_NONCE_BINDING_SHOWN = f"nonce: {NONCE_BINDING}"
 """/verify?nonce's ``report_data_binding``."""
 
 
@@ -43,21 +43,28 @@ class Attestor:
         """A fresh report bound to a verifier's nonce; refused at once when rate-limited."""
 
         def obtain() -> tuple[GuestReport, str]:
-            return self._source.nonce_report(nonce, wait=False), NONCE_BINDING_SHOWN
+            return self._source.nonce_report(nonce, wait=False), _NONCE_BINDING_SHOWN
 
-        return self._attest(obtain, NONCE_BINDING_SHOWN, "nonce")
+        return self._attest(obtain, _NONCE_BINDING_SHOWN, "nonce", wait=False)
 
     def attest_periodic(self, stamp: str) -> Attestation:
         """The periodic report for RFC 3339 ``stamp``; waits for the rate limiter."""
         return self._attest(
-            lambda: self._source.periodic_report(stamp, wait=True), "periodic", "periodic"
+            lambda: self._source.periodic_report(stamp, wait=True), "periodic", "periodic", True
         )
 
     def _attest(
-        self, obtain: Callable[[], tuple[GuestReport, str]], binding: str, kind: str
+        self,
+        obtain: Callable[[], tuple[GuestReport, str]],
+        binding: str,
+        kind: str,
+        wait: bool,
     ) -> Attestation:
+        """Run ``obtain`` and verify; ``binding`` is shown if it fails before saying its own;
+        ``kind`` labels the metrics; ``wait``: a refusal by the rate limiter becomes a failed
+        status instead of escaping."""
         at = self._clock()
-        result = self._obtain_and_verify(obtain, binding, at, wait=kind == "periodic")
+        result = self._obtain_and_verify(obtain, binding, at, wait)
         self._metrics.attestations.labels(kind=kind, outcome=result.status).inc()
         if result.status == VERIFIED:
             self._metrics.last_success.set(at.timestamp())
