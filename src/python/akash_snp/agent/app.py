@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from akash_snp.agent.kds_paths import KdsPathError, parse_kds_request
 from akash_snp.agent.kds_proxy import CONTENT_TYPES, KdsProxy
 from akash_snp.agent.metrics import AgentMetrics
-from akash_snp.attest.errors import KdsError
+from akash_snp.attest.errors import KdsError, KdsRefusedError
 from akash_snp.guest.guard import GuardedProvider
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
 from akash_snp.guest.provider import GuestError, ProviderUnavailable, RateLimited
@@ -85,6 +85,8 @@ def create_app(
             return _error(404, str(error))
         try:
             body = kds.get(wanted)
+        except KdsRefusedError as error:  # e.g. KDS knows no such chip: final, pass it on
+            return _error(404 if error.status == 404 else 502, str(error))
         except KdsError as error:
             return _error(502, str(error))
         return Response(body, content_type=CONTENT_TYPES[wanted.what])

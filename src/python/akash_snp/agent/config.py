@@ -83,8 +83,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     add("--trust-ark", type=Path, action="append",
         default=[Path(p) for p in trust.split(os.pathsep)] if trust else [],
         help="extra trusted root for the node's own attestation (emulated PKI)")  # fmt: skip
-    add("--threads", type=positive_int, default=default("threads", "8"),
-        help="HTTP worker threads")  # fmt: skip
+    add("--threads", type=positive_int, default=default("threads", "16"),
+        help="HTTP worker threads (a request waiting for a slow KDS holds one)")  # fmt: skip
     add("--log-level", default=default("log-level", "INFO"), type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"])  # fmt: skip
     return parser

@@ -25,7 +25,7 @@ from cryptography import x509
 
 from akash_snp.agent.kds_paths import KdsRequest
 from akash_snp.agent.metrics import AgentMetrics
-from akash_snp.attest.errors import KdsError
+from akash_snp.attest.errors import KdsError, KdsRefusedError
 from akash_snp.attest.kds import KdsClient
 
 CONTENT_TYPES = {
@@ -65,7 +65,7 @@ class KdsProxy:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
-        self._failures: dict[str, tuple[float, str]] = {}
+        self._failures: dict[str, tuple[float, KdsError]] = {}
         self._inflight: dict[str, Future[bytes]] = {}
 
     def get(self, request: KdsRequest) -> bytes:
@@ -78,7 +78,7 @@ class KdsProxy:
                 return entry.body
             failed = self._failures.get(request.path)
             if failed is not None and now < failed[0]:
-                raise KdsError(f"{failed[1]} (remembered for {self._failure_ttl:g}s)")
+                raise failed[1]
             pending = self._inflight.get(request.path)
             leader = pending is None
             if pending is None:
@@ -94,8 +94,9 @@ class KdsProxy:
         try:
             body = self._fetch(request, refresh=entry is not None)
         except KdsError as error:
+            remembered = _remembered(error, self._failure_ttl)
             with self._lock:
-                self._failures[request.path] = (self._clock() + self._failure_ttl, str(error))
+                self._failures[request.path] = (self._clock() + self._failure_ttl, remembered)
             pending.set_exception(error)
             raise
         except Exception as error:  # never leave followers waiting on a leader that died
@@ -137,3 +138,11 @@ class KdsProxy:
             return self._crl_ttl
         left = (next_update - datetime.now(UTC)).total_seconds()
         return min(self._crl_ttl, max(60.0, left))
+
+
+def _remembered(error: KdsError, ttl: float) -> KdsError:
+    """The error to answer with while a failure is remembered (same kind and status)."""
+    message = f"{error} (remembered for {ttl:g}s)"
+    if isinstance(error, KdsRefusedError):
+        return KdsRefusedError(message, error.status)
+    return KdsError(message)

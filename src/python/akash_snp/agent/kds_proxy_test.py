@@ -82,13 +82,14 @@ def test_other_paths_are_404_and_never_forwarded(
     assert fake_kds.requests == []
 
 
-def test_upstream_failure_is_a_502_and_remembered(
-    proxy: SidecarProcess, fake_kds: FakeKds
+@pytest.mark.parametrize(("upstream", "status"), [(404, 404), (403, 502)])
+def test_upstream_refusal_is_passed_on_and_remembered(
+    proxy: SidecarProcess, fake_kds: FakeKds, upstream: int, status: int
 ) -> None:
-    fake_kds.fail_next(404, count=1)
+    fake_kds.fail_next(upstream, count=1)
     first = requests.get(f"{proxy.url}/kds{CHAIN}", timeout=60)
     second = requests.get(f"{proxy.url}/kds{CHAIN}", timeout=60)
-    assert first.status_code == second.status_code == 502
-    assert "HTTP 404" in first.json()["error"]
+    assert first.status_code == second.status_code == status
+    assert f"HTTP {upstream}" in first.json()["error"]
     assert "remembered" in second.json()["error"]
     assert fake_kds.requests == [CHAIN]

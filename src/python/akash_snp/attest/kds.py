@@ -26,7 +26,7 @@ from typing import Literal
 from cryptography import x509
 
 from akash_snp.attest.constants import CHIP_ID_SIZE, KDS_BASE_URL, TCB_LAYOUT, Product, TcbLayout
-from akash_snp.attest.errors import KdsError, KdsOfflineError
+from akash_snp.attest.errors import KdsError, KdsOfflineError, KdsRefusedError
 from akash_snp.attest.tcb import TcbVersion
 
 KeyKind = Literal["vcek", "vlek"]
@@ -210,7 +210,9 @@ class KdsClient:
             except urllib.error.HTTPError as error:
                 last_problem = f"HTTP {error.code}"
                 if error.code not in _RETRY_STATUSES:
-                    raise KdsError(f"KDS refused {what} at {url}: {last_problem}") from error
+                    raise KdsRefusedError(
+                        f"KDS refused {what} at {url}: {last_problem}", error.code
+                    ) from error
                 server_wait = _retry_after(error.headers.get("Retry-After", ""))
             except (OSError, ValueError) as error:  # URLError, timeouts, resets, bad URLs
                 cause = error.reason if isinstance(error, urllib.error.URLError) else error
