@@ -12,7 +12,9 @@ every tenant pod's sidecar, and ``requests`` would add about 8 MiB to its reside
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -85,7 +87,8 @@ def _validate_crl(body: bytes) -> None:
 
 
 class KdsClient:
-    """Fetches and caches KDS objects. Thread-safe enough for one sidecar (dict operations)."""
+    """Fetches and caches KDS objects. Thread-safe (dict operations, per-thread temporary files),
+    but concurrent misses of one object each fetch it: the agent's proxy coalesces them."""
 
     def __init__(
         self,
@@ -162,7 +165,9 @@ class KdsClient:
         file = self._cache_file(path)
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_suffix(file.suffix + ".tmp")
+            # One temporary file per thread: the node agent's proxy and its own verification
+            # may store the same object at once.
+            temporary = file.with_name(f"{file.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             temporary.write_bytes(body)
             temporary.replace(file)
 
