@@ -48,5 +48,13 @@ class KdsError(AttestError):
     """The AMD Key Distribution Service could not provide what was asked for."""
 
 
+class KdsRefusedError(KdsError):
+    """KDS answered with a final (not retried) HTTP error, e.g. 404 for an unknown chip."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class KdsOfflineError(KdsError):
     """Offline mode: the item is not in any cache and the network must not be used."""

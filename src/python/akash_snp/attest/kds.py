@@ -12,7 +12,9 @@ every tenant pod's sidecar, and ``requests`` would add about 8 MiB to its reside
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +28,7 @@ from typing import Literal
 from cryptography import x509
 
 from akash_snp.attest.constants import CHIP_ID_SIZE, KDS_BASE_URL, TCB_LAYOUT, Product, TcbLayout
-from akash_snp.attest.errors import KdsError, KdsOfflineError
+from akash_snp.attest.errors import KdsError, KdsOfflineError, KdsRefusedError
 from akash_snp.attest.tcb import TcbVersion
 
 KeyKind = Literal["vcek", "vlek"]
@@ -85,7 +87,8 @@ def _validate_crl(body: bytes) -> None:
 
 
 class KdsClient:
-    """Fetches and caches KDS objects. Thread-safe enough for one sidecar (dict operations)."""
+    """Fetches and caches KDS objects. Thread-safe (dict operations, per-thread temporary files),
+    but concurrent misses of one object each fetch it: the agent's proxy coalesces them."""
 
     def __init__(
         self,
@@ -93,10 +96,13 @@ class KdsClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_fetch`` is told the URL of every network request (the node agent counts them)."""
         self.settings = settings or KdsSettings()
         self._sleep = sleep
         self._clock = clock
+        self._on_fetch = on_fetch
         self._memory: dict[str, bytes] = {}
 
     # --- public API ---
@@ -119,7 +125,7 @@ class KdsClient:
             return body
         next_update = x509.load_der_x509_crl(body).next_update_utc
         if next_update is not None and next_update < (now or datetime.now(UTC)):
-            self._forget(path)
+            self.forget(path)
             body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
         return body
 
@@ -133,7 +139,8 @@ class KdsClient:
             return None
         return self.settings.cache_dir / re.sub(r"[^A-Za-z0-9._-]", "_", path.strip("/"))
 
-    def _forget(self, path: str) -> None:
+    def forget(self, path: str) -> None:
+        """Drop ``path`` from both caches, so the next request fetches it again."""
         self._memory.pop(path, None)
         file = self._cache_file(path)
         if file is not None:
@@ -158,7 +165,9 @@ class KdsClient:
         file = self._cache_file(path)
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_suffix(file.suffix + ".tmp")
+            # One temporary file per thread: the node agent's proxy and its own verification
+            # may store the same object at once.
+            temporary = file.with_name(f"{file.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             temporary.write_bytes(body)
             temporary.replace(file)
 
@@ -198,13 +207,17 @@ class KdsClient:
                 break
             server_wait = 0.0
             timeout = min(settings.request_timeout, remaining)
+            if self._on_fetch is not None:
+                self._on_fetch(url)
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                     body: bytes = response.read(_MAX_RESPONSE_BYTES + 1)
             except urllib.error.HTTPError as error:
                 last_problem = f"HTTP {error.code}"
                 if error.code not in _RETRY_STATUSES:
-                    raise KdsError(f"KDS refused {what} at {url}: {last_problem}") from error
+                    raise KdsRefusedError(
+                        f"KDS refused {what} at {url}: {last_problem}", error.code
+                    ) from error
                 server_wait = _retry_after(error.headers.get("Retry-After", ""))
             except (OSError, ValueError) as error:  # URLError, timeouts, resets, bad URLs
                 cause = error.reason if isinstance(error, urllib.error.URLError) else error

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from akash_snp.attest import certs as certs_module
 from akash_snp.attest import chain, crl
+from akash_snp.attest.bundle import AmdBundle, packaged_bundle
 from akash_snp.attest.certs import AmdCertificate, CertRole
 from akash_snp.attest.constants import (
     CHIP_ID_SIZE,
@@ -63,6 +64,7 @@ def verify_attestation(
     kds: KdsClient | None = None,
     extra_roots: Sequence[x509.Certificate] = (),
     product: Product | None = None,
+    bundle: AmdBundle | None = None,
 ) -> Verdict:
     """Verify a raw report end to end; see the package docstring for the contract."""
     if at.tzinfo is None:
@@ -92,7 +94,10 @@ def verify_attestation(
     wanted = CertRole.VCEK if key_kind == SIGNING_KEY_VCEK else CertRole.VLEK
     endorsement = _endorsement(report, product, wanted, supplied, kds)
     checks.append(_key_kind_check(wanted, endorsement.role))
-    intermediate, ark = _chain(product, _INTERMEDIATE[endorsement.role], endorsement, supplied, kds)
+    bundled = bundle if bundle is not None else packaged_bundle()
+    intermediate, ark = _chain(
+        product, _INTERMEDIATE[endorsement.role], endorsement, supplied, bundled, kds
+    )
     checks += _chain_checks(endorsement, intermediate, ark, product, at, extra_roots)
     checks += _crl_checks(
         revocation_lists, intermediate, ark, product, endorsement.role, at, policy, kds
@@ -243,13 +248,25 @@ def _chain(
     role: CertRole,
     endorsement: AmdCertificate,
     supplied: list[AmdCertificate],
+    bundle: AmdBundle,
     kds: KdsClient | None,
 ) -> tuple[AmdCertificate, AmdCertificate]:
-    """The intermediate (ASK/ASVK) and ARK, from the inputs or else from KDS."""
+    """The intermediate (ASK/ASVK) and ARK: from the inputs, else from the bundled AMD chain
+    (only where it signed what it would endorse), else from KDS."""
     intermediate = _find(supplied, role, product, endorsement)
     ark = _find(supplied, CertRole.ARK, product, intermediate)
+    kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
+    bundled = bundle.chain(product, kind)
+    if bundled is not None:
+        if intermediate is None and chain.verify_link(endorsement, bundled.intermediate) is None:
+            intermediate = bundled.intermediate
+        if (
+            ark is None
+            and intermediate is not None
+            and chain.verify_link(intermediate, bundled.ark) is None
+        ):
+            ark = bundled.ark
     if (intermediate is None or ark is None) and kds is not None:
-        kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
         fetched = certs_module.load_certificates(kds.cert_chain(product, kind))
         intermediate = intermediate or _find(fetched, role, product, endorsement)
         ark = ark or _find(fetched, CertRole.ARK, product, intermediate)

@@ -13,12 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from akash_snp.guest.nonce import (
-    NONCE_BINDING,
-    NonceError,
-    parse_nonce_hex,
-    report_data_for_nonce,
-)
+from akash_snp.guest.nonce import NonceError, parse_nonce_hex
 from akash_snp.guest.provider import RateLimited
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.metrics import SidecarMetrics
@@ -62,9 +57,8 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
             nonce = parse_nonce_hex(nonces[0])
         except NonceError as error:
             return _error(400, str(error))
-        binding = f"nonce: {NONCE_BINDING}"
         try:
-            result = attestor.attest(report_data_for_nonce(nonce), binding, "nonce", wait=False)
+            result = attestor.attest_nonce(nonce)
         except RateLimited as refused:
             metrics.rate_limited.inc()
             response = _error(429, str(refused), retry_after_seconds=refused.retry_after)

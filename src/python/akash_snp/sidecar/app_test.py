@@ -16,6 +16,7 @@ from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.nonce import report_data_for_nonce
 from akash_snp.guest.provider import GuestError, GuestReport
 from akash_snp.guest.select import UnavailableProvider
+from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.loop import AttestationLoop
@@ -60,7 +61,7 @@ def _client(
 ) -> tuple[FlaskClient, AttestationLoop, SidecarMetrics]:
     metrics = SidecarMetrics()
     guarded = GuardedProvider(provider, TokenBucket(0.001, burst))  # type: ignore[arg-type]
-    attestor = Attestor(guarded, FakeVerifier(), metrics, lambda: NOW)
+    attestor = Attestor(LocalSource(guarded), FakeVerifier(), metrics, lambda: NOW)
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=300)
     return create_app(attestor, last, metrics).test_client(), loop, metrics

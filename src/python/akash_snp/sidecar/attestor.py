@@ -1,46 +1,70 @@
-"""One attestation: ask the (guarded) provider for a report, verify it, and turn every failure
-into a status. Shared by the periodic loop and by /verify?nonce=."""
+"""One attestation: ask the report source for a report, verify it, and turn every failure into a
+status. Shared by the periodic loop and by /verify?nonce=."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
-from akash_snp.guest.guard import GuardedProvider
-from akash_snp.guest.provider import GuestError, ProviderUnavailable, RateLimited
+from akash_snp.guest.nonce import NONCE_BINDING
+from akash_snp.guest.provider import GuestError, GuestReport, ProviderUnavailable, RateLimited
+from akash_snp.guest.source import ReportSource
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.outcome import Verifier
 from akash_snp.sidecar.state import FAILED, UNAVAILABLE, VERIFIED, Attestation
 
 _log = logging.getLogger(__name__)
 
+_NONCE_BINDING_SHOWN = f"nonce: {NONCE_BINDING}"
+"""/verify?nonce's ``report_data_binding``."""
+
 
 class Attestor:
-    """Obtain and verify reports; ``RateLimited`` is the only exception that escapes."""
+    """Obtain and verify reports; ``RateLimited`` escapes from ``attest_nonce`` only."""
 
     def __init__(
         self,
-        provider: GuardedProvider,
+        source: ReportSource,
         verifier: Verifier,
         metrics: SidecarMetrics,
         clock: Callable[[], datetime],
     ) -> None:
-        self._provider = provider
+        self._source = source
         self._verifier = verifier
         self._metrics = metrics
         self._clock = clock
 
     @property
     def provider_name(self) -> str:
-        return self._provider.name
+        return self._source.name
 
-    def attest(self, report_data: bytes, binding: str, kind: str, wait: bool) -> Attestation:
-        """Obtain a report over ``report_data`` (``binding`` says how it was derived) and verify
-        it; ``kind`` labels the metrics; ``wait`` waits for the rate limiter instead of raising."""
+    def attest_nonce(self, nonce: bytes) -> Attestation:
+        """A fresh report bound to a verifier's nonce; refused at once when rate-limited."""
+
+        def obtain() -> tuple[GuestReport, str]:
+            return self._source.nonce_report(nonce, wait=False), _NONCE_BINDING_SHOWN
+
+        return self._attest(obtain, _NONCE_BINDING_SHOWN, "nonce", wait=False)
+
+    def attest_periodic(self, stamp: str) -> Attestation:
+        """The periodic report for RFC 3339 ``stamp``; waits for the rate limiter."""
+        return self._attest(
+            lambda: self._source.periodic_report(stamp, wait=True), "periodic", "periodic", True
+        )
+
+    def _attest(
+        self,
+        obtain: Callable[[], tuple[GuestReport, str]],
+        binding: str,
+        kind: str,
+        wait: bool,
+    ) -> Attestation:
+        """Run ``obtain`` and verify; ``binding`` is shown if it fails before saying its own;
+        ``kind`` labels the metrics; ``wait``: a refusal by the rate limiter becomes a failed
+        status instead of escaping."""
         at = self._clock()
-        result = replace(self._attest(report_data, at, wait), binding=binding)
+        result = self._obtain_and_verify(obtain, binding, at, wait)
         self._metrics.attestations.labels(kind=kind, outcome=result.status).inc()
         if result.status == VERIFIED:
             self._metrics.last_success.set(at.timestamp())
@@ -50,26 +74,39 @@ class Attestor:
         )
         return result
 
-    def _attest(self, report_data: bytes, at: datetime, wait: bool) -> Attestation:
-        name = self._provider.name
+    def _obtain_and_verify(
+        self,
+        obtain: Callable[[], tuple[GuestReport, str]],
+        binding: str,
+        at: datetime,
+        wait: bool,
+    ) -> Attestation:
+        name = self._source.name
+
+        def failed(status: str, detail: str) -> Attestation:
+            return Attestation(status, at, name, detail, binding=binding)
+
         try:
-            got = self._provider.get_report(report_data, wait=wait)
-        except RateLimited:
-            raise
+            got, binding = obtain()
+        except RateLimited as refused:
+            if not wait:
+                raise
+            return failed(FAILED, f"obtaining a report failed: {refused}")
         except ProviderUnavailable as reason:
-            return Attestation(UNAVAILABLE, at, name, f"SEV-SNP is unavailable: {reason}")
+            return failed(UNAVAILABLE, f"SEV-SNP is unavailable: {reason}")
         except GuestError as error:
             _log.warning("obtaining a report failed: %s", error)
-            return Attestation(FAILED, at, name, f"obtaining a report failed: {error}")
+            return failed(FAILED, f"obtaining a report failed: {error}")
         except Exception as error:  # a provider bug must not take the sidecar down either
             _log.exception("the provider raised")
-            return Attestation(FAILED, at, name, f"obtaining a report failed: {error!r}")
+            return failed(FAILED, f"obtaining a report failed: {error!r}")
         try:
             outcome = self._verifier.verify(got.report, got.cert_table, at)
         except Exception as error:  # a verifier bug must not take the sidecar down
             _log.exception("verification raised")
             return Attestation(
-                FAILED, at, got.provider, f"verification could not run: {error}", got.report
+                FAILED, at, got.provider, f"verification could not run: {error}", got.report,
+                binding=binding,
             )
         status = VERIFIED if outcome.genuine else FAILED
-        return Attestation(status, at, got.provider, outcome.output, got.report, outcome)
+        return Attestation(status, at, got.provider, outcome.output, got.report, outcome, binding)

@@ -10,11 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from akash_snp.guest.agent_client import parse_agent_url
 from akash_snp.guest.select import PROVIDER_CHOICES
 
 ENV_PREFIX = "SEV_ATTESTATION_"
 DEFAULT_PORT = 8790
 DEFAULT_INTERVAL = 300.0
+AGENT_PROVIDER = "agent"
+SIDECAR_PROVIDER_CHOICES = (*PROVIDER_CHOICES, AGENT_PROVIDER)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class SidecarConfig:
     """Everything ``main`` needs to build the service."""
 
     provider: str
+    agent_url: str | None
     port: int
     bind_address: str
     interval: float
@@ -40,11 +44,13 @@ class SidecarConfig:
     log_level: str
 
 
-def _env(environ: Mapping[str, str], flag: str) -> str | None:
+def env_value(environ: Mapping[str, str], flag: str) -> str | None:
+    """The ``SEV_ATTESTATION_<FLAG>`` mirror of ``--flag`` (shared with the node agent's flags)."""
     return environ.get(ENV_PREFIX + flag.upper().replace("-", "_"))
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -54,7 +60,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number > 0."""
     try:
         value = int(text)
     except ValueError:
@@ -68,20 +75,27 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     """The flag set; defaults come from the environment, then from the built-in values."""
 
     def default(flag: str, fallback: str | None) -> str | None:
-        return _env(environ, flag) or fallback
+        return env_value(environ, flag) or fallback
 
     parser = argparse.ArgumentParser(
         prog="sev-attestation",
         description="SEV-SNP attestation sidecar: serves verified reports at /verify. "
-        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT).",
+        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT). "
+        "`sev-attestation agent --help` describes the node attestation agent.",
     )
     add = parser.add_argument
     add(
         "--provider",
-        choices=PROVIDER_CHOICES,
+        choices=SIDECAR_PROVIDER_CHOICES,
         default=default("provider", "auto"),
         help="guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, ioctl, "
-        "or emulated (test PKI; its reports never pass against AMD's roots)",
+        "emulated (test PKI; its reports never pass against AMD's roots), or agent (the node "
+        "attestation agent at --agent-url; no device access needed)",
+    )
+    add(
+        "--agent-url",
+        default=default("agent-url", None),
+        help="agent provider: the node agent's base URL, e.g. http://$(HOST_IP):8791",
     )
     add(
         "--port",
@@ -96,7 +110,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     add(
         "--interval",
-        type=_positive_float,
+        type=positive_float,
         default=default("interval", str(DEFAULT_INTERVAL)),
         help="seconds between periodic attestations",
     )
@@ -130,7 +144,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("policy", None),
         help="verification policy file (JSON/YAML), as for snp-verify",
     )
-    trust = _env(environ, "trust-ark")
+    trust = env_value(environ, "trust-ark")
     add(
         "--trust-ark",
         type=Path,
@@ -140,13 +154,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     add(
         "--rate",
-        type=_positive_float,
+        type=positive_float,
         default=default("rate", "1.0"),
         help="fresh reports per second allowed on average (firmware is throttled)",
     )
     add(
         "--burst",
-        type=_positive_int,
+        type=positive_int,
         default=default("burst", "5"),
         help="fresh reports allowed in a burst",
     )
@@ -163,7 +177,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="SEV guest device node",
     )
     add(
-        "--threads", type=_positive_int, default=default("threads", "4"), help="HTTP worker threads"
+        "--threads", type=positive_int, default=default("threads", "4"), help="HTTP worker threads"
     )
     add(
         "--log-level",
@@ -186,8 +200,16 @@ def parse_config(
         parser.error(f"--port must be 0..65535, got {args.port}")
     if args.provider == "emulated" and args.emulated_pki_dir is None:
         parser.error("--provider emulated needs --emulated-pki-dir DIR")
+    if args.provider == AGENT_PROVIDER:
+        if args.agent_url is None:
+            parser.error("--provider agent needs --agent-url URL")
+        try:
+            parse_agent_url(args.agent_url)
+        except ValueError as error:
+            parser.error(f"--agent-url: {error}")
     return SidecarConfig(
         provider=args.provider,
+        agent_url=args.agent_url,
         port=args.port,
         bind_address=args.bind_address,
         interval=args.interval,

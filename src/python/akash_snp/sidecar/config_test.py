@@ -57,3 +57,15 @@ def test_bad_environment_value_is_a_usage_error(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         parse_config([], environ={"SEV_ATTESTATION_BURST": "-1"})
     assert "must be > 0" in capsys.readouterr().err
+
+
+def test_agent_provider_needs_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    config = parse_config(
+        [], environ={"SEV_ATTESTATION_PROVIDER": "agent",
+                     "SEV_ATTESTATION_AGENT_URL": "http://10.0.0.7:8791"}
+    )  # fmt: skip
+    assert (config.provider, config.agent_url) == ("agent", "http://10.0.0.7:8791")
+    for argv in (["--provider", "agent"], ["--provider=agent", "--agent-url=ftp://x"]):
+        with pytest.raises(SystemExit):
+            parse_config(argv, environ={})
+    assert "--agent-url" in capsys.readouterr().err

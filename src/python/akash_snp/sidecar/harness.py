@@ -18,10 +18,17 @@ from types import TracebackType
 
 
 class SidecarProcess:
-    """``with SidecarProcess([...flags]) as sidecar: sidecar.url`` -- stopped with SIGTERM."""
+    """``with SidecarProcess([...flags]) as sidecar: sidecar.url`` -- stopped with SIGTERM.
+    ``subcommand=["agent"]`` starts the node attestation agent instead."""
 
-    def __init__(self, flags: Sequence[str], startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        flags: Sequence[str],
+        startup_timeout: float = 60.0,
+        subcommand: Sequence[str] = (),
+    ) -> None:
         self._flags = list(flags)
+        self._subcommand = list(subcommand)
         self._timeout = startup_timeout
         self.logs: list[str] = []
         self.port = 0
@@ -45,6 +52,7 @@ class SidecarProcess:
                 sys.executable,
                 "-m",
                 "akash_snp.sidecar.main",
+                *self._subcommand,
                 "--bind-address",
                 "127.0.0.1",
                 "--port",

@@ -7,7 +7,6 @@ import logging
 import random
 import threading
 
-from akash_snp.guest.nonce import periodic_binding, report_data_for_periodic
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.state import LastResult
 from akash_snp.sidecar.timefmt import rfc3339, utc_now
@@ -42,12 +41,7 @@ class AttestationLoop:
     def run_once(self) -> None:
         """One periodic attestation; failures are logged and stored as a status."""
         try:
-            stamp = rfc3339(utc_now())
-            binding = f"periodic: {periodic_binding(stamp)}"
-            result = self._attestor.attest(
-                report_data_for_periodic(stamp), binding, kind="periodic", wait=True
-            )
-            self._last.set(result)
+            self._last.set(self._attestor.attest_periodic(rfc3339(utc_now())))
         except Exception:  # the loop must survive anything
             _log.exception("periodic attestation raised")
 

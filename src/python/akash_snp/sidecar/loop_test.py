@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import GuestReport
+from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.loop import AttestationLoop, next_delay
 from akash_snp.sidecar.metrics import SidecarMetrics
@@ -37,7 +38,9 @@ class Provider:
 
 def test_a_raising_verifier_becomes_a_failed_status() -> None:
     guarded = GuardedProvider(Provider(), TokenBucket(10, 10))
-    attestor = Attestor(guarded, ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC))
+    attestor = Attestor(
+        LocalSource(guarded), ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC)
+    )
     last = LastResult()
     AttestationLoop(attestor, last, interval=300).run_once()
     result = last.get()
@@ -48,7 +51,9 @@ def test_a_raising_verifier_becomes_a_failed_status() -> None:
 
 def test_loop_thread_runs_immediately_and_stops() -> None:
     guarded = GuardedProvider(Provider(), TokenBucket(10, 10))
-    attestor = Attestor(guarded, ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC))
+    attestor = Attestor(
+        LocalSource(guarded), ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC)
+    )
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=3600)
     loop.start()

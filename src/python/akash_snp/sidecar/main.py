@@ -1,5 +1,9 @@
-"""Entry point of ``sev-attestation``: build the provider, verifier and loop from the
-configuration, then serve the app with waitress (one process, a few threads: small memory)."""
+"""Entry point of ``sev-attestation``: build the report source, verifier and loop from the
+configuration, then serve the app with waitress (one process, a few threads: small memory).
+
+``sev-attestation agent ...`` runs the per-node attestation agent instead (``akash_snp.agent``):
+one PEX and one image for both roles.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,14 @@ from akash_snp.attest.constants import KDS_BASE_URL
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
 from akash_snp.attest.policy import Policy, load_policy
+from akash_snp.guest.agent_client import AgentSettings, AgentSource
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
+from akash_snp.guest.source import LocalSource, ReportSource
 from akash_snp.sidecar import logs
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
-from akash_snp.sidecar.config import SidecarConfig, parse_config
+from akash_snp.sidecar.config import AGENT_PROVIDER, SidecarConfig, parse_config
 from akash_snp.sidecar.loop import AttestationLoop
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.outcome import Outcome, Verifier
@@ -72,10 +78,12 @@ class MisconfiguredVerifier:
         raise ConfigError(f"configuration error: {self.reason}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
-    config = parse_config(argv)
-    logs.configure(config.log_level)
+def _source(config: SidecarConfig) -> ReportSource:
+    """The node agent's client, or a guest interface of this VM behind the lock and bucket."""
+    bucket = TokenBucket(config.rate, config.burst)
+    if config.provider == AGENT_PROVIDER:
+        assert config.agent_url is not None  # parse_config insists
+        return AgentSource(AgentSettings(config.agent_url), bucket)
     try:
         provider = open_provider(
             ProviderConfig(
@@ -89,6 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, AttestError) as error:
         _log.error("cannot set up the %s provider: %s", config.provider, error)
         provider = UnavailableProvider(f"the {config.provider} provider failed to start: {error}")
+    return LocalSource(GuardedProvider(provider, bucket))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["agent"]:
+        from akash_snp.agent.main import main as agent_main
+
+        return agent_main(arguments[1:])
+    config = parse_config(arguments)
+    logs.configure(config.log_level)
+    source = _source(config)
     # After the provider: the emulated one creates its PKI, whose root --trust-ark may name.
     verifier: Verifier
     try:
@@ -97,8 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log.error("configuration error; every attestation will fail: %s", error)
         verifier = MisconfiguredVerifier(str(error))
     metrics = SidecarMetrics()
-    guarded = GuardedProvider(provider, TokenBucket(config.rate, config.burst))
-    attestor = Attestor(guarded, verifier, metrics, utc_now)
+    attestor = Attestor(source, verifier, metrics, utc_now)
     last = LastResult()
     loop = AttestationLoop(attestor, last, config.interval, config.jitter)
     server = waitress.create_server(
@@ -130,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra={
             "address": config.bind_address,
             "port": int(server.effective_port),
-            "provider": provider.name,
+            "provider": source.name,
             "interval": config.interval,
         },
     )

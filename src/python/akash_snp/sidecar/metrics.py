@@ -8,8 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class SidecarMetrics:
     """Attestations by kind and outcome, last success time, request latency, refusals."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """``registry``: share one with other metrics (the node agent's); default a new one."""
+        self.registry = registry or CollectorRegistry()
         self.attestations = Counter(
             "sev_attestation_attestations",
             "Attestation attempts by kind (periodic, nonce) and outcome (status).",

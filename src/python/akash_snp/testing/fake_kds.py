@@ -2,7 +2,8 @@
 
 Serves ``/vcek/v1/<Product>/<hwid>?...SPL=``, ``/{vcek,vlek}/v1/<Product>/cert_chain`` and
 ``/{vcek,vlek}/v1/<Product>/crl`` like KDS (FACTS §2). Tests script misbehaviour (429, 500, slow
-answers) with ``fail_next`` and ``delay`` and read ``requests`` to prove caching.
+answers) with ``fail_next`` and ``delay`` and read ``requests`` to prove caching. ``static`` maps
+paths to fixed bodies (real AMD chains read at test time), served before the emulated PKI.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from akash_snp.testing.pki import EmulatedAmd
 class FakeKds:
     """The server's state: the PKIs it serves, scripted failures, a delay and a request log."""
 
-    def __init__(self, pkis: Mapping[Product, EmulatedAmd]) -> None:
+    def __init__(
+        self, pkis: Mapping[Product, EmulatedAmd], static: Mapping[str, bytes] | None = None
+    ) -> None:
         self.pkis = dict(pkis)
+        self.static = dict(static or {})
         self.requests: list[str] = []
         self.delay = 0.0
         self._failures: deque[tuple[int, str | None]] = deque()
@@ -95,6 +99,8 @@ class FakeKds:
             return  # the client gave up (timeouts are part of the tests)
 
     def _route(self, path: str) -> tuple[int, str, bytes]:
+        if path in self.static:
+            return 200, "application/octet-stream", self.static[path]
         parts = urlsplit(path)
         segments = parts.path.strip("/").split("/")
         if len(segments) != 4 or segments[0] not in ("vcek", "vlek") or segments[1] != "v1":
@@ -122,9 +128,11 @@ class FakeKds:
 
 
 @contextmanager
-def running_fake_kds(pkis: Mapping[Product, EmulatedAmd]) -> Iterator[FakeKds]:
+def running_fake_kds(
+    pkis: Mapping[Product, EmulatedAmd], static: Mapping[str, bytes] | None = None
+) -> Iterator[FakeKds]:
     """Start a fake KDS for the duration of a ``with`` block."""
-    server = FakeKds(pkis)
+    server = FakeKds(pkis, static)
     server.start()
     try:
         yield server
