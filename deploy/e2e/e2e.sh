@@ -172,8 +172,15 @@ record "webhook container start -> Ready: $(cat "$work/start.json")"
 # --- section 3 (sidecar settings): change one, apply, wait for the rollout ---------------------
 sed -i 's/^interval: 300$/interval: 120/' "$work/kustomize/base/settings/config.yaml"
 grep -q '^interval: 120$' "$work/kustomize/base/settings/config.yaml" || fail "settings edit"
+t0="$(now_ms)"
 k apply -k "$work/kustomize/overlays/m7a" >/dev/null
 k -n sev-webhook rollout status deployment/sev-webhook --timeout=180s >/dev/null || fail "settings rollout"
+# the old replicas drain (preStop) while still answering; wait until they are gone
+k -n sev-webhook get pods -l app.kubernetes.io/name=sev-webhook \
+  -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}pod/{.metadata.name} {end}' |
+  xargs -r bash "$KIT/kube.sh" kubectl -n sev-webhook wait --for=delete --timeout=60s >/dev/null ||
+  fail "old webhook replicas did not go away"
+record "settings change: apply -> every replica serves the new settings: $(($(now_ms) - t0)) ms"
 kexec python3 deploy/e2e/probe.py admit --namespace "$lease" --seconds 10 --interval 120 \
   >"$work/settings.json" || fail "pods admitted with old settings: $(cat "$work/settings.json")"
 record "after the settings change: $(cat "$work/settings.json")"
