@@ -71,7 +71,7 @@ k label node --all --overwrite "$KUBE_KIT_NODE_LABELS" >/dev/null
 # --- docs/deploy.md section 4: pin the digests of this build, import the image archives --------
 # (into a copy of deploy/kustomize, so the test leaves the checkout as it was: --kustomize-dir)
 cp -r deploy/kustomize "$work/kustomize"
-python3.11 "$dist/pin-digests.pex" --digests "$dist/images/digests.json" \
+"$dist/pin-digests.pex" --digests "$dist/images/digests.json" \
   --kustomize-dir "$work/kustomize" >/dev/null
 for name in sev-webhook sev-attestation; do
   # k3s: sudo k3s ctr images import dist/images/NAME.tar (the same ctr, k3s' containerd socket)

@@ -32,10 +32,12 @@ SIDECAR = "sev-attestation"
 
 def _call(method: str, path: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(PROXY + path, data=data, method=method)
+    request = urllib.request.Request(  # noqa: S310 - PROXY is kubectl proxy on loopback
+        PROXY + path, data=data, method=method
+    )
     request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
@@ -77,7 +79,8 @@ def _sidecar(pod: dict[str, Any]) -> dict[str, Any] | None:
 def admit(namespace: str, seconds: float, interval: int | None) -> int:
     """Dry-run pod creations for `seconds`; every one must be admitted with the sidecar."""
     path = f"/api/v1/namespaces/{namespace}/pods?dryRun=All"
-    total, rejected, wrong, errors = 0, 0, 0, []
+    total, rejected, wrong = 0, 0, 0
+    errors: list[str] = []
     settings: dict[str, int] = {}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -3,8 +3,8 @@
 # loads them into Debian's Docker engine (installing docker.io and starting dockerd when missing),
 # runs them and probes them as a cluster would:
 #   - both archives load with `docker load` and Docker's image ID is the archive's config digest;
-#   - the webhook runs as uid/gid 65532, the sidecar as root (it needs the SEV device; see
-#     images/BUILD), and neither has a shell or package manager;
+#   - both run as uid/gid 65532 (the node agent's DaemonSet sets its own user) with a read-only
+#     root file system, and neither has a shell or package manager;
 #   - the sidecar (emulated provider) answers /healthz and /verify, and `snp-verify url` verifies
 #     it against the emulated root copied out of the container (--trust-ark);
 #   - the webhook, with a certificate from its own `certs` command, answers a real AdmissionReview
@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 dist="${DIST_DIR:-dist}"
 golden="src/python/akash_snp/webhook/golden/akash-web-generate-name"
 images=(sev-attestation sev-webhook)
-declare -A expected_user=([sev-attestation]="0:0" [sev-webhook]="65532:65532")
+declare -A expected_user=([sev-attestation]="65532:65532" [sev-webhook]="65532:65532")
 work="$(mktemp -d)"
 dockerd_pid=""
 containers=()
@@ -128,7 +128,7 @@ done
 
 # The sidecar with the emulated provider; its test PKI is created inside the container.
 sidecar="e2e-sidecar-$$"
-docker run -d --name "$sidecar" -p 127.0.0.1::8790 sev-attestation:latest \
+docker run -d --name "$sidecar" --read-only --tmpfs /tmp -p 127.0.0.1::8790 sev-attestation:latest \
   --provider emulated --emulated-pki-dir /tmp/pki --port 8790 --bind-address 0.0.0.0 >/dev/null
 containers+=("$sidecar")
 sleep 1
@@ -137,7 +137,9 @@ wait_for "sidecar /healthz" "$sidecar" http_get "http://127.0.0.1:$port/healthz"
 http_get "http://127.0.0.1:$port/verify" >"$work/verify.json"
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["attestation_report"], d' \
   "$work/verify.json" || fail "sidecar /verify has no attestation_report"
-docker cp "$sidecar:/tmp/pki/ark.pem" "$work/ark.pem"
+# (/tmp is a tmpfs, which `docker cp` cannot read: the image's own Python prints the root)
+docker exec "$sidecar" /usr/bin/python3.11 -c 'print(open("/tmp/pki/ark.pem").read(), end="")' \
+  >"$work/ark.pem" || fail "cannot read the emulated root from the sidecar"
 python3.11 "$dist/snp-verify.pex" url "http://127.0.0.1:$port/verify" --trust-ark "$work/ark.pem" \
   >"$work/snp-verify.out" 2>&1 || { cat "$work/snp-verify.out" >&2; fail "snp-verify url rejected the sidecar"; }
 say "sidecar: /healthz ok, /verify verified by snp-verify url ($(grep -c '^\[ok\]' "$work/snp-verify.out") checks ok)"
@@ -147,7 +149,7 @@ mkdir -m 0777 "$work/tls"
 docker run --rm -v "$work/tls:/tls" sev-webhook:latest certs --out-dir /tls --ip 127.0.0.1 \
   >/dev/null 2>"$work/certs.log" || { cat "$work/certs.log" >&2; fail "sev-webhook certs"; }
 webhook="e2e-webhook-$$"
-docker run -d --name "$webhook" -v "$work/tls:/tls:ro" -p 127.0.0.1::8443 sev-webhook:latest \
+docker run -d --name "$webhook" --read-only --tmpfs /tmp -v "$work/tls:/tls:ro" -p 127.0.0.1::8443 sev-webhook:latest \
   --tls-cert /tls/tls.crt --tls-key /tls/tls.key --port 8443 --bind-address 0.0.0.0 >/dev/null
 containers+=("$webhook")
 sleep 1

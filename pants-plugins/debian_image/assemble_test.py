@@ -67,7 +67,12 @@ def test_assemble_gives_identical_bytes_for_identical_inputs() -> None:
     lock = _lock(DEBS)
     first = assemble(REQUEST, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS)
     second = assemble(
-        REQUEST, lock, base_layer(lock, dict(reversed(DEBS.items()))), INSTALLED, BYTECODE, DISTRIBUTIONS
+        REQUEST,
+        lock,
+        base_layer(lock, dict(reversed(DEBS.items()))),
+        INSTALLED,
+        BYTECODE,
+        DISTRIBUTIONS,
     )
     assert first == second
     other_revision = dataclasses.replace(

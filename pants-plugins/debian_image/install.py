@@ -73,7 +73,9 @@ def install_pex(pex: bytes) -> InstalledPex:
         entry = FsEntry(path, FILE, mode, data)
         previous = files.get(path)
         if previous is not None and previous.data != data:
-            raise ImageBuildError(f"two distributions in the PEX ship {path!r} with different bytes")
+            raise ImageBuildError(
+                f"two distributions in the PEX ship {path!r} with different bytes"
+            )
         files[path] = entry
     return InstalledPex(entry_point, tuple(files[p] for p in sorted(files)))
 

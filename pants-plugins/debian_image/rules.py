@@ -1,6 +1,6 @@
-"""Pants rules: fetch the locked .deb files (verified and cached by Pants), build the PEX, install it
-(install.py) and compile its bytecode with CPython 3.11, and hand everything to the pure assembly
-in assemble.py; write the archive, its SBOM and the digests to dist/."""
+"""Pants rules: fetch the locked .deb files (verified and cached by Pants), build the PEX, install
+it (install.py) and compile its bytecode with CPython 3.11, and hand everything to the pure
+assembly in assemble.py; write the archive, its SBOM and the digests to dist/."""
 
 from __future__ import annotations
 
@@ -172,7 +172,8 @@ async def compile_bytecode(installed: InstalledPex) -> Bytecode:
             input_digest=sources,
             output_directories=(SITE_PACKAGES,),
             env={"PYTHONHASHSEED": "0"},
-            description=f"Compile {len(installed.files)} files' bytecode with CPython {PYTHON_VERSION}",
+            description=f"Compile the bytecode of {len(installed.files)} files "
+            f"with CPython {PYTHON_VERSION}",
         ),
     )
     contents = await Get(DigestContents, Digest, result.output_digest)

@@ -1,7 +1,7 @@
 """Every documented combination of components renders, validates and keeps the invariants:
-TLS (bootstrap | cert-manager | self-managed) x device access (node agent | device-plugin) x injection
-(native sidecar | classic container), applied to a copy of an overlay. Self-managed TLS uses the
-files written by the webhook's real certificate command."""
+TLS (bootstrap | cert-manager | self-managed) x device access (node agent | device-plugin) x
+injection (native sidecar | classic container), applied to a copy of an overlay. Self-managed TLS
+uses the files written by the webhook's real certificate command."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_reordered_settings_still_render_every_choice(
     order = _reorder_settings(tree)
     chosen = ["tls-cert-manager", "device-plugin", "sidecar-classic"]
     docs = render(_overlay_with(tree, "r6a", chosen))
-    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and "config.yaml" in d["data"]]
+    (config_map,) = (d for d in docs if d["kind"] == "ConfigMap" and "config.yaml" in d["data"])
     assert list(yaml.safe_load(config_map["data"]["config.yaml"])) == order
     assert order[0] == "on_error"
     expect = Expect("r6a", "Milan", "cert-manager", "device-plugin", "container")
@@ -112,7 +112,7 @@ def test_a_settings_change_renames_the_config_map_and_rolls_the_webhook(
 
     def config_volume(docs: list[Doc]) -> str:
         spec = one(docs, "Deployment", "sev-webhook")["spec"]["template"]["spec"]
-        (name,) = [v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v]
+        (name,) = (v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v)
         return str(name)
 
     overlay = tree / "overlays" / "m7a"

@@ -286,7 +286,8 @@ def _check_rbac(docs: list[Doc], namespace: str, expect: Expect) -> None:
         assert one(docs, kind)["rules"] == rules
     for kind in ("RoleBinding", "ClusterRoleBinding"):
         binding = one(docs, kind)
-        assert binding["roleRef"]["name"] == one(docs, kind.removesuffix("Binding"))["metadata"]["name"]
+        role = one(docs, kind.removesuffix("Binding"))
+        assert binding["roleRef"]["name"] == role["metadata"]["name"]
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "sev-webhook", "namespace": namespace}
         ]
@@ -295,7 +296,8 @@ def _check_rbac(docs: list[Doc], namespace: str, expect: Expect) -> None:
 def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
     """Only the init container holds API credentials; the webhook reads what it wrote."""
     spec = _pod_spec(deployment)
-    assert "emptyDir" in tls_volume and "secret" not in tls_volume
+    assert "emptyDir" in tls_volume
+    assert "secret" not in tls_volume
     (init,) = spec["initContainers"]
     assert init["args"][0] == "tls-bootstrap"
     assert init["image"] == spec["containers"][0]["image"]
@@ -387,8 +389,10 @@ def _check_agent(docs: list[Doc], config: WebhookConfig, sidecar: Doc) -> None:
     labels = one(docs, "Namespace", namespace)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
     security = sidecar["securityContext"]
-    assert security["runAsNonRoot"] is True and security["allowPrivilegeEscalation"] is False
-    assert security["readOnlyRootFilesystem"] is True and security["capabilities"]["drop"] == ["ALL"]
+    assert security["runAsNonRoot"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
     assert "volumeMounts" not in sidecar
     assert _arg(sidecar, "--agent-url") == f"http://$(HOST_IP):{config.agent_port}"
     env = {e["name"]: e for e in sidecar["env"]}

@@ -25,12 +25,20 @@ def test_defaults() -> None:
     assert config.image == "sev-attestation:latest"
     assert (config.injection_mode, config.device_access, config.port, config.interval) == (
         "native-sidecar",
-        "privileged",
+        "agent",
         8790,
         300,
     )
+    assert config.agent_port == 8791
     assert config.is_excluded_namespace("kube-node-lease")
     assert not config.is_excluded_namespace("lease")
+
+
+def test_a_removed_setting_is_refused() -> None:
+    """require_sev_guest_device is gone: hostPaths without a type check created directories on
+    the host; the agent mode needs no hostPath at all."""
+    with pytest.raises(ConfigError, match="require_sev_guest_device"):
+        parse_config({"require_sev_guest_device": False})
 
 
 def test_own_namespace_is_excluded() -> None:

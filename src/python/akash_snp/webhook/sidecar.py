@@ -57,12 +57,12 @@ def _resources(config: WebhookConfig) -> dict[str, Any]:
     return resources
 
 
-def _probe(path: str, config: WebhookConfig, period: int) -> dict[str, Any]:
+def _probe(path: str, config: WebhookConfig, period: int, failures: int = 3) -> dict[str, Any]:
     return {
         "httpGet": {"path": path, "port": config.port, "scheme": "HTTP"},
         "periodSeconds": period,
         "timeoutSeconds": 2,
-        "failureThreshold": 3,
+        "failureThreshold": failures,
     }
 
 
@@ -131,8 +131,11 @@ def sidecar_container(
     if resources:
         container["resources"] = resources
     if config.probes:
-        # probed every 2 s so that the pod is ready within about 2 s of the sidecar's start
-        container["readinessProbe"] = _probe("/readyz", config, period=2)
+        # every second while it starts (up to a minute on a loaded node): the kubelet probes
+        # readiness at once when a container has started, so the pod is ready about a second
+        # after the sidecar listens; afterwards readiness every 10 s is enough
+        container["startupProbe"] = _probe("/healthz", config, period=1, failures=60)
+        container["readinessProbe"] = _probe("/readyz", config, period=10)
         container["livenessProbe"] = _probe("/healthz", config, period=30)
     container["securityContext"] = _security_context(config)
     if mounts:

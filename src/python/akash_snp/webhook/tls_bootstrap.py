@@ -82,7 +82,9 @@ def ca_from_secret(secret: dict[str, Any], now: datetime.datetime) -> Issued:
         cert = x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))
         key = serialization.load_pem_private_key(base64.b64decode(data["tls.key"]), password=None)
     except (KeyError, TypeError, ValueError) as exc:
-        raise CertsError(f"Secret {name} does not hold a PEM CA certificate and key: {exc}") from None
+        raise CertsError(
+            f"Secret {name} does not hold a PEM CA certificate and key: {exc}"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise CertsError(f"Secret {name}: the CA key is not an EC key")
     if cert.not_valid_after_utc - now < datetime.timedelta(days=MIN_CA_DAYS_LEFT):
@@ -103,7 +105,9 @@ def ensure_ca(api: KubeApi, namespace: str, name: str, now: datetime.datetime, l
             raise
     ca = make_ca(f"sev-webhook-ca.{namespace}", now, CA_DAYS)
     try:
-        api.request("POST", f"/api/v1/namespaces/{namespace}/secrets", ca_secret(name, namespace, ca))
+        api.request(
+            "POST", f"/api/v1/namespaces/{namespace}/secrets", ca_secret(name, namespace, ca)
+        )
     except KubeApiError as exc:
         if exc.status != HTTP_CONFLICT:
             raise
@@ -153,15 +157,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Init container: make sure the CA Secret exists, issue this pod's serving "
         "certificate into --out-dir, and set the caBundle of the MutatingWebhookConfiguration.",
     )
-    parser.add_argument("--out-dir", type=Path, required=True, help="folder for tls.crt and tls.key")
-    parser.add_argument("--service", default="sev-webhook", help="Service name (default sev-webhook)")
+    parser.add_argument(
+        "--out-dir", type=Path, required=True, help="folder for tls.crt and tls.key"
+    )
+    parser.add_argument(
+        "--service", default="sev-webhook", help="Service name (default sev-webhook)"
+    )
     parser.add_argument(
         "--namespace",
         default=os.environ.get("POD_NAMESPACE", "sev-webhook"),
         help="namespace of the Service and the CA Secret (default $POD_NAMESPACE)",
     )
     parser.add_argument(
-        "--ca-secret", default="sev-webhook-ca", help="Secret holding the CA (default sev-webhook-ca)"
+        "--ca-secret",
+        default="sev-webhook-ca",
+        help="Secret holding the CA (default sev-webhook-ca)",
     )
     parser.add_argument(
         "--webhook-configuration",
