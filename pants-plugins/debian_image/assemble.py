@@ -88,12 +88,14 @@ def assemble(
     request: ImageRequest,
     lock: Lock,
     base: bytes,
+    stdlib_bytecode: Sequence[FsEntry],
     installed: InstalledPex,
     bytecode: Sequence[FsEntry],
     distributions: Sequence[PythonDistribution],
 ) -> BuiltImage:
-    """The image of `base` (see base_layer) plus the installed program, as an archive with its
-    SBOM (`distributions`: the Python distributions the program holds)."""
+    """The image of `base` (see base_layer), the standard library's bytecode (a layer of its own,
+    the same in every image) and the installed program, as an archive with its SBOM
+    (`distributions`: the Python distributions the program holds)."""
     if not all(part.isdigit() for part in request.user.split(":")):
         raise ImageBuildError(f"user {request.user!r} must be numeric uid[:gid]")
     runtime = RuntimeConfig(
@@ -108,6 +110,7 @@ def assemble(
     )
     layers = [
         Layer(base, f"debian_image: {len(lock.packages)} Debian {lock.suite} packages"),
+        Layer(write_tar(stdlib_bytecode), "debian_image: standard library bytecode"),
         Layer(
             app_layer(request.program, installed, bytecode),
             f"debian_image: /app/bin/{request.program} ({installed.entry_point})",

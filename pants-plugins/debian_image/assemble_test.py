@@ -9,7 +9,7 @@ import tarfile
 import pytest
 
 from debian_image import fakes
-from debian_image.assemble import ImageRequest, assemble, base_layer
+from debian_image.assemble import BuiltImage, ImageRequest, assemble, base_layer
 from debian_image.errors import ImageBuildError
 from debian_image.fsentry import FILE, FsEntry
 from debian_image.install import install_pex
@@ -32,6 +32,9 @@ INSTALLED = install_pex(PEX)
 BYTECODE = (
     FsEntry("app/site-packages/flask/__pycache__/__init__.cpython-311.pyc", FILE, 0o644, b"pyc"),
 )
+STDLIB_BYTECODE = (
+    FsEntry("usr/lib/python3.11/__pycache__/enum.cpython-311.pyc", FILE, 0o644, b"enum pyc"),
+)
 DISTRIBUTIONS = pex_distributions(PEX)
 REQUEST = ImageRequest(
     repository="sev-webhook",
@@ -43,6 +46,10 @@ REQUEST = ImageRequest(
     labels=(("org.opencontainers.image.revision", "abc123"),),
     debian_release="12",
 )
+
+
+def _build(request: ImageRequest, lock: Lock, base: bytes) -> BuiltImage:
+    return assemble(request, lock, base, STDLIB_BYTECODE, INSTALLED, BYTECODE, DISTRIBUTIONS)
 
 
 def _lock(debs: dict[str, bytes]) -> Lock:
@@ -65,32 +72,24 @@ def _members(tar_bytes: bytes) -> dict[str, bytes]:
 
 def test_assemble_gives_identical_bytes_for_identical_inputs() -> None:
     lock = _lock(DEBS)
-    first = assemble(REQUEST, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS)
-    second = assemble(
-        REQUEST,
-        lock,
-        base_layer(lock, dict(reversed(DEBS.items()))),
-        INSTALLED,
-        BYTECODE,
-        DISTRIBUTIONS,
-    )
+    first = _build(REQUEST, lock, base_layer(lock, DEBS))
+    second = _build(REQUEST, lock, base_layer(lock, dict(reversed(DEBS.items()))))
     assert first == second
     other_revision = dataclasses.replace(
         REQUEST, labels=(("org.opencontainers.image.revision", "x"),)
     )
-    assert assemble(
-        other_revision, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS
-    ).manifest_digest != (
+    assert _build(other_revision, lock, base_layer(lock, DEBS)).manifest_digest != (
         first.manifest_digest
     )
 
 
 def test_assembled_image_holds_the_rootfs_the_pex_and_the_runtime_config() -> None:
     lock = _lock(DEBS)
-    built = assemble(REQUEST, lock, base_layer(lock, DEBS), INSTALLED, BYTECODE, DISTRIBUTIONS)
+    built = _build(REQUEST, lock, base_layer(lock, DEBS))
     files = _members(built.archive)
     (docker,) = json.loads(files["manifest.json"])
-    base, app = (_members(files[path]) for path in docker["Layers"])
+    base, stdlib, app = (_members(files[path]) for path in docker["Layers"])
+    assert stdlib["usr/lib/python3.11/__pycache__/enum.cpython-311.pyc"] == b"enum pyc"
     assert base["usr/bin/python3.11"] == b"ELF python"
     assert base["etc/ssl/certs/ca-certificates.crt"] == b"CERT A\n"
     assert "etc/passwd" in base
@@ -105,7 +104,7 @@ def test_assembled_image_holds_the_rootfs_the_pex_and_the_runtime_config() -> No
     assert config["User"] == "65532:65532"
     assert not any(e.startswith("PEX_ROOT=") for e in config["Env"])
     assert "EXTRA=1" in config["Env"]
-    assert built.layer_sizes == (len(files[docker["Layers"][0]]), len(files[docker["Layers"][1]]))
+    assert built.layer_sizes == tuple(len(files[layer]) for layer in docker["Layers"])
     sbom = json.loads(built.sbom)
     assert sbom["name"] == f"sev-webhook@{built.manifest_digest}"
     assert {p["name"] for p in sbom["packages"]} >= {"python3.11-minimal", "flask"}
@@ -123,14 +122,7 @@ def test_base_layer_refuses_a_package_that_does_not_match_the_lock() -> None:
 def test_assemble_refuses_a_user_name() -> None:
     lock = _lock(DEBS)
     with pytest.raises(ImageBuildError, match="numeric"):
-        assemble(
-            dataclasses.replace(REQUEST, user="nonroot"),
-            lock,
-            base_layer(lock, DEBS),
-            INSTALLED,
-            BYTECODE,
-            DISTRIBUTIONS,
-        )
+        _build(dataclasses.replace(REQUEST, user="nonroot"), lock, base_layer(lock, DEBS))
 
 
 def test_base_layer_is_checked_against_the_digest_the_lock_records() -> None:

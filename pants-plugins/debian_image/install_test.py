@@ -4,7 +4,9 @@ import pytest
 
 from debian_image import fakes
 from debian_image.errors import ImageBuildError
-from debian_image.install import install_pex, launcher
+from debian_image.fsentry import FILE, FsEntry
+from debian_image.install import install_pex, launcher, stdlib_sources
+from debian_image.tarlayer import write_tar
 
 WHEEL = ".deps/flask-3.1.3-py3-none-any.whl"
 NATIVE = ".deps/cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl"
@@ -66,4 +68,20 @@ def test_launcher_runs_the_entry_point_isolated_from_the_environment() -> None:
         "sys.path.insert(0, '/app/site-packages')",
         "from akash_snp.webhook.main import main",
         "sys.exit(main())",
+    ]
+
+
+def test_stdlib_sources_are_the_python_files_of_the_standard_library() -> None:
+    base = write_tar(
+        [
+            FsEntry("usr/lib/python3.11/enum.py", FILE, 0o644, b"class Enum: pass"),
+            FsEntry("usr/lib/python3.11/json/__init__.py", FILE, 0o644, b""),
+            FsEntry("usr/lib/python3.11/lib-dynload/_ssl.so", FILE, 0o644, b"ELF"),
+            FsEntry("usr/lib/python3/dist-packages/x.py", FILE, 0o644, b""),
+            FsEntry("usr/bin/python3.11", FILE, 0o755, b"ELF"),
+        ]
+    )
+    assert [(e.path, e.data) for e in stdlib_sources(base)] == [
+        ("usr/lib/python3.11/enum.py", b"class Enum: pass"),
+        ("usr/lib/python3.11/json/__init__.py", b""),
     ]

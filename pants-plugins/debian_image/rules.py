@@ -41,7 +41,14 @@ from pants.option.subsystem import Subsystem
 from debian_image.assemble import ImageRequest, assemble, base_layer
 from debian_image.errors import ImageBuildError
 from debian_image.fsentry import FILE, FsEntry
-from debian_image.install import BIN_DIR, PYTHON_VERSION, SITE_PACKAGES, InstalledPex, install_pex
+from debian_image.install import (
+    BIN_DIR,
+    PYTHON_VERSION,
+    SITE_PACKAGES,
+    STDLIB,
+    install_pex,
+    stdlib_sources,
+)
 from debian_image.lock import Lock, parse_lock
 from debian_image.oci import EPOCH
 from debian_image.pexinfo import pex_distributions
@@ -135,44 +142,50 @@ class DebianImageRuleError(Exception):
 
 
 @dataclass(frozen=True)
+class BytecodeRequest:
+    """Python sources to compile, all under `root` (a path inside the image, without "/")."""
+
+    root: str
+    sources: tuple[FsEntry, ...]
+
+
+@dataclass(frozen=True)
 class Bytecode:
-    """The compiled `.pyc` files of an installed PEX, as layer entries."""
+    """The compiled `.pyc` files, as layer entries."""
 
     files: tuple[FsEntry, ...]
 
 
 # Unchecked-hash pycs: Python loads them without looking at the source's mtime, and their bytes
 # hold no time. PYTHONHASHSEED=0 keeps frozenset constants in one order, so the bytes repeat.
-_COMPILE = f"""
+# Files that do not compile (the standard library ships some on purpose, as test data) keep no
+# pyc: Python would compile them at import, as it does without this step.
+_COMPILE = """
 import compileall, py_compile, sys
-ok = compileall.compile_dir(
-    {SITE_PACKAGES!r}, ddir={"/" + SITE_PACKAGES!r}, quiet=1, workers=1,
+compileall.compile_dir(
+    sys.argv[1], ddir="/" + sys.argv[1], quiet=2, workers=1,
     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
 )
-sys.exit(0 if ok else 1)
 """
 
 
-@rule(desc="Compile the bytecode of an installed PEX")
-async def compile_bytecode(installed: InstalledPex) -> Bytecode:
+@rule(desc="Compile Python bytecode for an image")
+async def compile_bytecode(request: BytecodeRequest) -> Bytecode:
     python = await Get(
         PythonExecutable,
         InterpreterConstraints([f"CPython=={PYTHON_VERSION}.*"]),
     )
     sources = await Get(
-        Digest,
-        CreateDigest(
-            [FileContent(f.path, f.data) for f in installed.files if f.path.endswith(".py")]
-        ),
+        Digest, CreateDigest([FileContent(f.path, f.data) for f in request.sources])
     )
     result = await Get(
         ProcessResult,
         Process(
-            argv=(python.path, "-I", "-c", _COMPILE),
+            argv=(python.path, "-I", "-c", _COMPILE, request.root),
             input_digest=sources,
-            output_directories=(SITE_PACKAGES,),
+            output_directories=(request.root,),
             env={"PYTHONHASHSEED": "0"},
-            description=f"Compile the bytecode of {len(installed.files)} files "
+            description=f"Compile {len(request.sources)} Python files under /{request.root} "
             f"with CPython {PYTHON_VERSION}",
         ),
     )
@@ -272,9 +285,15 @@ async def build_debian_image(
         distributions = pex_distributions(pex)
     except ImageBuildError as exc:
         raise DebianImageRuleError(f"{address}: {exc}") from None
-    bytecode = await Get(Bytecode, InstalledPex, installed)
+    app_sources = tuple(f for f in installed.files if f.path.endswith(".py"))
+    stdlib, app = await MultiGet(
+        Get(Bytecode, BytecodeRequest(STDLIB, stdlib_sources(base.tar))),
+        Get(Bytecode, BytecodeRequest(SITE_PACKAGES, app_sources)),
+    )
     try:
-        built = assemble(request, lock, base.tar, installed, bytecode.files, distributions)
+        built = assemble(
+            request, lock, base.tar, stdlib.files, installed, app.files, distributions
+        )
     except ImageBuildError as exc:
         raise DebianImageRuleError(f"{address}: {exc}") from None
     archive_path = field_set.output_path.value_or_default(file_ending="tar")
