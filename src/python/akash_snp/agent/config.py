@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from akash_snp.guest.select import PROVIDER_CHOICES
+from akash_snp.guest.select import CERT_TABLE_CHOICES, PROVIDER_CHOICES, CertTableChoice
 from akash_snp.sidecar.config import ENV_PREFIX, env_value, positive_float, positive_int
 
 DEFAULT_AGENT_PORT = 8791
@@ -22,6 +22,7 @@ class AgentConfig:
     provider: str
     emulated_pki_dir: Path | None
     emulated_product: str
+    emulated_cert_table: CertTableChoice
     configfs_root: Path
     device: Path
     bind_address: str
@@ -60,6 +61,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="emulated provider: reuse or create the test PKI here (root: DIR/ark.pem)")
     add("--emulated-product", default=default("emulated-product", "Genoa"),
         help="emulated provider: Milan, Genoa or Turin")  # fmt: skip
+    add("--emulated-cert-table", choices=CERT_TABLE_CHOICES,
+        default=default("emulated-cert-table", "full"),
+        help="emulated provider: attach VCEK, ASK and ARK (full) or no certificate (none: "
+        "sidecars then fetch them from KDS through the agent)")  # fmt: skip
     add("--configfs-root", type=Path,
         default=default("configfs-root", "/sys/kernel/config/tsm/report"),
         help="configfs-tsm report directory")  # fmt: skip
@@ -104,6 +109,7 @@ def parse_agent_config(
         provider=args.provider,
         emulated_pki_dir=args.emulated_pki_dir,
         emulated_product=args.emulated_product,
+        emulated_cert_table=args.emulated_cert_table,
         configfs_root=args.configfs_root,
         device=args.device,
         bind_address=args.bind_address,

@@ -42,6 +42,7 @@ def _provider(config: AgentConfig) -> ReportProvider:
                 device=config.device,
                 emulated_pki_dir=config.emulated_pki_dir,
                 emulated_product=config.emulated_product,
+                emulated_cert_table=config.emulated_cert_table,
             )
         )
     except (ValueError, OSError, AttestError) as error:

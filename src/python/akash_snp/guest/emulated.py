@@ -1,7 +1,9 @@
 """The emulated provider: reports signed by the project's emulated AMD PKI (``akash_snp.testing``)
 instead of a real PSP. For tests and demos only, and only when configured by name: its root is
 not AMD's, so its reports never pass against AMD's pinned roots, only with ``--trust-ark
-DIR/ark.pem``. It answers like SNP_GET_EXT_REPORT with a VCEK, ASK and ARK in the table.
+DIR/ark.pem``. It answers like SNP_GET_EXT_REPORT with a VCEK, ASK and ARK in the table, or, with
+``cert_table="none"``, with an empty table like a host that supplies no certificates: the verifier
+then fetches the VCEK and its chain from (a fake) KDS.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from akash_snp.attest.certtable import CertTableEntry, build_cert_table
 from akash_snp.attest.constants import GUID_ARK, GUID_ASK, GUID_VCEK
 from akash_snp.guest.provider import REQUESTED_VMPL, GuestReport, check_report_data
+from akash_snp.guest.select import CertTableChoice
 from akash_snp.testing.firmware import DEFAULT_TCB, sign, unsigned_report
 from akash_snp.testing.pki import EmulatedAmd
 
@@ -24,23 +27,27 @@ class EmulatedProvider:
 
     name = "emulated"
 
-    def __init__(self, pki: EmulatedAmd) -> None:
+    def __init__(self, pki: EmulatedAmd, cert_table: CertTableChoice = "full") -> None:
         self._product = pki.product
         self._tcb = DEFAULT_TCB[pki.product]
         self._chip_id = pki.default_chip_id()
         self._key = pki.vcek_key(self._chip_id, self._tcb)
-        self._cert_table = build_cert_table(
-            [
-                CertTableEntry(GUID_VCEK, pki.vcek_der(self._chip_id, self._tcb)),
-                CertTableEntry(GUID_ASK, pki.ask_der()),
-                CertTableEntry(GUID_ARK, pki.ark_der()),
-            ]
-        )
+        self._cert_table = b""
+        if cert_table == "full":
+            self._cert_table = build_cert_table(
+                [
+                    CertTableEntry(GUID_VCEK, pki.vcek_der(self._chip_id, self._tcb)),
+                    CertTableEntry(GUID_ASK, pki.ask_der()),
+                    CertTableEntry(GUID_ARK, pki.ark_der()),
+                ]
+            )
 
     @classmethod
-    def from_directory(cls, directory: Path, product: str = "Genoa") -> EmulatedProvider:
+    def from_directory(
+        cls, directory: Path, product: str = "Genoa", cert_table: CertTableChoice = "full"
+    ) -> EmulatedProvider:
         """Reuse the emulated PKI in ``directory`` or create it (root written as ark.pem)."""
-        return cls(EmulatedAmd.load_or_create(directory, product))
+        return cls(EmulatedAmd.load_or_create(directory, product), cert_table)
 
     def get_report(self, report_data: bytes) -> GuestReport:
         report = unsigned_report(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from akash_snp.attest.errors import ChainError
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.guest.emulated import EMULATED_MEASUREMENT, EmulatedProvider
 from akash_snp.guest.select import ProviderConfig, open_provider
@@ -49,3 +50,19 @@ def test_pki_directory_is_reused(pki_dir: Path) -> None:
     assert {p.name: p.read_bytes() for p in pki_dir.iterdir()} == before
     assert "ark.pem" in before
     assert provider.get_report(DATA).report[0x30:0x34] == b"\0\0\0\0"
+
+
+def test_without_a_certificate_table_the_verifier_needs_kds(pki_dir: Path) -> None:
+    """cert_table="none" answers like a host that attaches nothing: the report verifies once the
+    VCEK and its chain come from elsewhere (what KDS serves; here the emulated PKI's files)."""
+    provider = EmulatedProvider.from_directory(pki_dir, cert_table="none")
+    full = EmulatedProvider.from_directory(pki_dir).get_report(DATA)
+    got = provider.get_report(DATA)
+    assert got.cert_table == b""
+    root = x509.load_pem_x509_certificate((pki_dir / "ark.pem").read_bytes())
+    with pytest.raises(ChainError, match="no VCEK certificate for Genoa supplied"):
+        verify_attestation(got.report, at=AT, extra_roots=[root])
+    supplied = verify_attestation(
+        got.report, certificates=[full.cert_table], at=AT, extra_roots=[root]
+    )
+    assert supplied.genuine, supplied.summary()

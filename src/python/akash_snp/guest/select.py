@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from akash_snp.guest.configfs_tsm import DEFAULT_REPORT_ROOT, ConfigfsTsmProvider
 from akash_snp.guest.provider import GuestReport, ProviderUnavailable, ReportProvider
 from akash_snp.guest.sev_guest_ioctl import DEFAULT_DEVICE, SevGuestIoctlProvider
 
 PROVIDER_CHOICES = ("auto", "configfs-tsm", "ioctl", "emulated")
+
+CertTableChoice = Literal["full", "none"]
+"""What the emulated provider attaches: VCEK, ASK and ARK, or nothing (the verifier uses KDS)."""
+CERT_TABLE_CHOICES: tuple[CertTableChoice, ...] = ("full", "none")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class ProviderConfig:
     device: Path = DEFAULT_DEVICE
     emulated_pki_dir: Path | None = None
     emulated_product: str = "Genoa"
+    emulated_cert_table: CertTableChoice = "full"
 
 
 class UnavailableProvider:
@@ -49,7 +55,9 @@ def open_provider(config: ProviderConfig) -> ReportProvider:
             raise ValueError("the emulated provider needs an emulated PKI directory")
         from akash_snp.guest.emulated import EmulatedProvider
 
-        return EmulatedProvider.from_directory(config.emulated_pki_dir, config.emulated_product)
+        return EmulatedProvider.from_directory(
+            config.emulated_pki_dir, config.emulated_product, config.emulated_cert_table
+        )
     if config.kind != "auto":
         raise ValueError(f"unknown provider {config.kind!r}; expected one of {PROVIDER_CHOICES}")
     reasons = []
