@@ -13,7 +13,8 @@
 # created on the host; the webhook's metrics count the injection; the opt-out annotation holds; a
 # rolling restart of the webhook while admissions run back to back rejects none; after a settings
 # change and `rollout status`, every admission gets the new settings; the Milan overlay (m6a)
-# applies over it. Prints the timings (benchmarks/kube-e2e/README.md records them).
+# applies over it; then the node agent at scale (deploy/e2e/scale.sh: SCALE_PODS, default 100).
+# Prints the timings (benchmarks/kube-e2e/README.md records them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -99,7 +100,7 @@ bundle="$(k get mutatingwebhookconfiguration sev-webhook -o jsonpath='{.webhooks
 # --- section 6: check the injection in an Akash-shaped lease namespace -------------------------
 k create namespace "$lease" >/dev/null
 k label namespace "$lease" akash.network=true >/dev/null
-kexec kubectl proxy --port=8001 >"$work/proxy.log" 2>&1 &
+bash "$KIT/kube.sh" exec kubectl proxy --port=8001 >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do kexec curl -sf http://127.0.0.1:8001/version >/dev/null && break; sleep 0.2; done
 
@@ -129,7 +130,8 @@ assert not spec.get("volumes") or all("hostPath" not in v for v in spec["volumes
 print("injected once as a native sidecar, unprivileged, no hostPath; both containers ready")
 EOF
 
-k -n "$lease" port-forward "pod/$pod" 8790:8790 >"$work/port-forward.log" 2>&1 &
+bash "$KIT/kube.sh" kubectl -n "$lease" port-forward "pod/$pod" 8790:8790 \
+  >"$work/port-forward.log" 2>&1 &
 for _ in $(seq 50); do kexec curl -sf http://127.0.0.1:8790/healthz >/dev/null && break; sleep 0.2; done
 kexec curl -sf http://127.0.0.1:8790/verify >"$work/verify.json" || fail "/verify did not answer"
 status="$(json "d['attestation_status']" <"$work/verify.json")"
@@ -156,9 +158,10 @@ rss="$(ps -eo rss=,args= | awk '/\/app\/bin\/sev-attestation / && !/sev-attestat
 record "sidecar RSS (largest): $((rss / 1024)) MiB"
 
 # --- a rolling restart of the webhook while pods are admitted back to back ----------------------
-kexec python3 deploy/e2e/probe.py admit --namespace "$lease" --seconds 45 >"$work/admit.json" &
+bash "$KIT/kube.sh" exec python3 deploy/e2e/probe.py admit --namespace "$lease" --seconds 45 \
+  >"$work/admit.json" &
 admit_pid=$!
-kexec python3 deploy/e2e/probe.py start-timing --namespace sev-webhook \
+bash "$KIT/kube.sh" exec python3 deploy/e2e/probe.py start-timing --namespace sev-webhook \
   --selector app.kubernetes.io/name=sev-webhook --count 2 --seconds 120 >"$work/start.json" &
 start_pid=$!
 sleep 3
@@ -196,6 +199,10 @@ product="$(k -n sev-webhook get deployment sev-webhook -o jsonpath='{.metadata.l
 k -n "$lease" rollout restart deployment/web >/dev/null
 k -n "$lease" rollout status deployment/web --timeout=120s >/dev/null || fail "tenant under m6a"
 record "m6a (Milan) overlay applied over m7a; tenant pod re-created, injected and ready"
+
+# --- the node agent at scale (deploy/e2e/scale.sh) -------------------------------------------
+. deploy/e2e/scale.sh
+scale_test
 
 say "PASSED"
 cat "$results"
