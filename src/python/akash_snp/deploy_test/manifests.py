@@ -191,7 +191,8 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     assert selector_matches(pdb["spec"]["selector"], spec_labels(deployment))
     policy = one(docs, "NetworkPolicy")
     assert selector_matches(policy["spec"]["podSelector"], spec_labels(deployment))
-    assert policy["spec"]["egress"] == []
+    # egress only for the TLS bootstrap's API calls (checked in _check_bootstrap)
+    assert policy["spec"]["egress"] in ([], [API_SERVER_EGRESS])
     assert "Egress" in policy["spec"]["policyTypes"]
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
     return deployment
@@ -293,6 +294,11 @@ def _check_rbac(docs: list[Doc], namespace: str, expect: Expect) -> None:
         ]
 
 
+API_SERVER_EGRESS = {
+    "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]
+}
+
+
 def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
     """Only the init container holds API credentials; the webhook reads what it wrote."""
     spec = _pod_spec(deployment)
@@ -312,6 +318,7 @@ def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
     assert init["securityContext"]["allowPrivilegeEscalation"] is False
     assert not find(docs, "Secret")
     assert not find(docs, "Certificate")
+    assert one(docs, "NetworkPolicy")["spec"]["egress"] == [API_SERVER_EGRESS]
 
 
 def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect) -> None:
@@ -324,6 +331,7 @@ def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect)
         assert all("caBundle" not in h["clientConfig"] for h in mwc["webhooks"])
         return
     assert "initContainers" not in spec
+    assert one(docs, "NetworkPolicy")["spec"]["egress"] == []
     secret_name = tls_volume["secret"]["secretName"]
     if expect.tls == "cert-manager":
         assert not find(docs, "Secret")
