@@ -1,17 +1,14 @@
 """Entry point of ``sev-attestation``: build the provider, verifier and loop from the
-configuration, then serve the app with waitress (one process, a few threads: small memory)."""
+configuration, then serve the app with hypercorn (one process, one event loop, handlers in a
+few threads: small memory, and idle or slow connections hold no thread)."""
 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import datetime
-from types import FrameType
 
-import waitress
 from cryptography import x509
 
 from akash_snp.attest.constants import KDS_BASE_URL
@@ -20,6 +17,9 @@ from akash_snp.attest.kds import KdsClient, KdsSettings
 from akash_snp.attest.policy import Policy, load_policy
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
+from akash_snp.serving.listen import BindError, listen
+from akash_snp.serving.server import serve
+from akash_snp.serving.wsgi import threaded
 from akash_snp.sidecar import logs
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
@@ -32,6 +32,9 @@ from akash_snp.sidecar.timefmt import utc_now
 from akash_snp.sidecar.verification import LibraryVerifier
 
 _log = logging.getLogger("akash_snp.sidecar")
+EXIT_UNUSABLE = 2
+# Every endpoint is a GET: a body is never needed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class ConfigError(Exception):
@@ -73,9 +76,14 @@ class MisconfiguredVerifier:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
+    """Run the sidecar until SIGTERM/SIGINT; exit status 2 for unusable flags or a busy port."""
     config = parse_config(argv)
     logs.configure(config.log_level)
+    try:
+        sock = listen(config.bind_address, config.port)
+    except BindError as error:
+        _log.error(str(error))
+        return EXIT_UNUSABLE
     try:
         provider = open_provider(
             ProviderConfig(
@@ -101,44 +109,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     attestor = Attestor(guarded, verifier, metrics, utc_now)
     last = LastResult()
     loop = AttestationLoop(attestor, last, config.interval, config.jitter)
-    server = waitress.create_server(
-        create_app(attestor, last, metrics),
-        host=config.bind_address,
-        port=config.port,
-        threads=config.threads,
-        ident="sev-attestation",
-    )
-    # waitress's loop swallows exceptions raised inside it (a bare except per channel), so the
-    # server runs in a thread and the main thread only waits for a signal or a server crash.
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    def serve() -> None:
-        try:
-            server.run()
-        finally:
-            stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    app = threaded(create_app(attestor, last, metrics), MAX_BODY_BYTES)
     loop.start()
-    threading.Thread(target=serve, name="http", daemon=True).start()
     _log.info(
         "listening",
         extra={
             "address": config.bind_address,
-            "port": int(server.effective_port),
+            "port": int(sock.getsockname()[1]),
             "provider": provider.name,
             "interval": config.interval,
         },
     )
-    stopping.wait()
-    _log.info("stopping")
+    serve(app, sock, threads=config.threads)
     loop.stop()
-    server.close()
-    server.task_dispatcher.shutdown(timeout=2)
+    _log.info("stopped")
     return 0
 
 
