@@ -99,7 +99,7 @@ def _json(answer_body: bytes, url: str, status: int) -> object:
     try:
         return json.loads(answer_body)
     except RecursionError:
-        raise UrlError(f"{url} answered with JSON nested too deeply to be a /verify answer") from None
+        raise UrlError(f"{url} answered with JSON nested too deeply for a /verify answer") from None
     except ValueError:
         raise UrlError(f"{url} answered HTTP {status} with non-JSON content") from None
 
@@ -112,9 +112,8 @@ def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
     except DownloadError as error:
         raise UrlError(str(error)) from error
     if answer.status == 429:
-        raise UrlError(
-            f"the sidecar is rate-limiting fresh reports; retry in {answer.retry_after or 'a few'} s"
-        )
+        wait = answer.retry_after or "a few"
+        raise UrlError(f"the sidecar is rate-limiting fresh reports; retry in {wait} s")
     body = _json(answer.body, url, answer.status)
     if answer.status != 200 or not isinstance(body, dict):
         detail = body.get("error") if isinstance(body, dict) else None

@@ -38,6 +38,8 @@ class Limits:
     """Each read while a request (its body) is arriving."""
     graceful: float = 10.0
     """In-flight requests after SIGTERM; idle connections are closed at once."""
+    tls_close: float = 0.5
+    """The client's answer to our TLS close_notify when we close a connection."""
     max_header_bytes: int = 16 * 1024
     max_requests_per_connection: int = 100_000
 
@@ -67,6 +69,25 @@ def _config(tls: ssl.SSLContext | None, limits: Limits) -> _Config:
     config.h11_max_incomplete_size = limits.max_header_bytes
     config.keep_alive_max_requests = limits.max_requests_per_connection
     return config
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """An event loop whose TLS servers wait only ``tls_close`` seconds for a closing handshake.
+
+    asyncio waits up to 30 s for the client's close_notify after the server closes a TLS
+    connection, and hypercorn gives it no say in that. An idle keep-alive client (it reads
+    nothing until its next request) never answers, so every idle connection closed at SIGTERM
+    would hold the shutdown for 30 s.
+    """
+
+    def __init__(self, tls_close: float) -> None:
+        super().__init__()
+        self._tls_close = tls_close
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_shutdown_timeout", self._tls_close)
+        return await super().create_server(*args, **kwargs)
 
 
 def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -127,5 +148,7 @@ def serve(
 
     ``threads`` sizes the pool that threaded WSGI handlers run in (``wsgi.threaded``).
     """
+    limits = limits or Limits()
     _tune_gc()
-    asyncio.run(_serve(app, sock, tls, limits or Limits(), threads))
+    with asyncio.Runner(loop_factory=lambda: _Loop(limits.tls_close)) as runner:
+        runner.run(_serve(app, sock, tls, limits, threads))

@@ -9,7 +9,7 @@ the deadlines in ``akash_snp.serving.server.Limits``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from akash_snp.serving.listen import BindError, listen
@@ -34,7 +34,7 @@ class ServerOptions:
     key: Path
     port: int = 8443
     bind_address: str = "0.0.0.0"  # noqa: S104 - a pod listens on all of its interfaces
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
 
 
 def run(options: ServerOptions, source: ConfigSource, reloader: CertificateReloader) -> int:
