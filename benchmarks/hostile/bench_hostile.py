@@ -54,7 +54,8 @@ class Target:
             flags = ["--provider", "auto", "--configfs-root", "/nonexistent",
                      "--device", "/nonexistent"]  # fmt: skip
         self.argv = [*command, *flags, "--bind-address", LOOPBACK, *extra]
-        self.body = (Path(__file__).parent.parent / "webhook" / "admission-review.json").read_bytes()
+        review = Path(__file__).parent.parent / "webhook" / "admission-review.json"
+        self.body = review.read_bytes()
 
     @property
     def url(self) -> str:

@@ -31,7 +31,7 @@ def _flags(tmp: Path) -> list[str]:
             "--device", str(tmp / "no-sev-guest")]  # fmt: skip
 
 
-@pytest.fixture
+@pytest.fixture()
 def sidecar(tmp_path: Path) -> Iterator[SidecarProcess]:
     raise_fd_limit(8 * CROWD)
     with SidecarProcess(_flags(tmp_path)) as process:

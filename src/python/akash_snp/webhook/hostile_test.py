@@ -117,7 +117,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture
+@pytest.fixture()
 def webhook(folder: Path) -> Iterator[Webhook]:
     hook = _start(folder)
     yield hook
