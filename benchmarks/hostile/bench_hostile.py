@@ -9,6 +9,8 @@ a second start on the busy port. Run from the repository root:
         python3.11 -m akash_snp.webhook.main
     PYTHONPATH=src/python python3.11 benchmarks/hostile/bench_hostile.py sidecar -- \\
         python3.11 -m akash_snp.sidecar.main
+
+Server flags of the stack under test go first, with ``=``: ``--extra="--workers 2"``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit, wait_unti
 ATTACKS = (("slow", 40), ("slow", 1000), ("idle", 16), ("idle", 200), ("idle", 1000))
 REQUESTS = 8
 REQUEST_TIMEOUT = 5.0
+CLOSE_WITHIN = 15.0
 
 
 def _free_port() -> int:
@@ -85,7 +88,8 @@ class Target:
 
 
 def _under_attack(target: Target, mode: str, count: int) -> str:
-    with Crowd(target.port, count, mode=mode, tls=target.tls, drip=5.0) as crowd:
+    crowd = Crowd(target.port, count, mode=mode, tls=target.tls, drip=5.0, connect_timeout=2.0)
+    with crowd:
         times: list[float] = []
         failures = 0
         for _ in range(REQUESTS):
@@ -96,13 +100,20 @@ def _under_attack(target: Target, mode: str, count: int) -> str:
                     break
             else:
                 times.append(took)
-        closed = crowd.closed_by_peer()
+        started = time.monotonic()
+        try:
+            wait_until(lambda: crowd.closed_by_peer() == count, timeout=CLOSE_WITHIN, interval=0.2)
+            closed = f"all closed by the server {time.monotonic() - started:.1f} s later"
+        except TimeoutError:
+            closed = f"{crowd.closed_by_peer()} closed by the server within {CLOSE_WITHIN:g} s"
+    answered = f"{len(times)} of {REQUESTS} answered"
+    if crowd.handshakes_stalled:
+        answered += " (the server stopped completing the attackers' TLS handshakes)"
     if not times:
-        return f"{mode:4} x{count:5}: 0 of {REQUESTS} answered ({failures} failed/timed out)"
+        return f"{mode:4} x{count:5}: {answered} ({failures} failed/timed out); {closed}"
     return (
-        f"{mode:4} x{count:5}: {len(times)} of {REQUESTS} answered, p50 "
-        f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms; "
-        f"{closed} attackers closed by the server so far"
+        f"{mode:4} x{count:5}: {answered}, p50 {statistics.median(times) * 1000:.1f} ms, "
+        f"max {max(times) * 1000:.1f} ms; {closed}"
     )
 
 

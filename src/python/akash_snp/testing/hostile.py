@@ -58,7 +58,14 @@ class Crowd:
     seconds)."""
 
     def __init__(
-        self, port: int, count: int, *, mode: str, tls: bool = False, drip: float = 1.0
+        self,
+        port: int,
+        count: int,
+        *,
+        mode: str,
+        tls: bool = False,
+        drip: float = 1.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         if mode not in ("idle", "slow"):
             raise ValueError(mode)
@@ -67,6 +74,8 @@ class Crowd:
         self.mode = mode
         self.tls = tls
         self.drip = drip
+        self.connect_timeout = connect_timeout
+        self.handshakes_stalled = False
         self.sockets: list[socket.socket] = []
         self._closed: set[int] = set()
         self._stop = threading.Event()
@@ -74,10 +83,19 @@ class Crowd:
         self._dripper = threading.Thread(target=self._drip_forever, daemon=True)
 
     def _open_one(self) -> socket.socket:
-        raw = socket.create_connection((LOOPBACK, self.port), timeout=10)
-        if self.mode == "idle":
+        raw = socket.create_connection((LOOPBACK, self.port), timeout=self.connect_timeout)
+        if self.mode == "idle" or self.handshakes_stalled:
             return raw
-        sock: socket.socket = _tls_client().wrap_socket(raw) if self.tls else raw
+        if self.tls:
+            try:
+                sock: socket.socket = _tls_client().wrap_socket(raw)
+            except OSError:
+                # The server no longer completes handshakes (every worker is held): open the
+                # rest as plain connections, which wait in its queue just the same.
+                self.handshakes_stalled = True
+                return raw
+        else:
+            sock = raw
         sock.sendall(PARTIAL_HEAD)
         return sock
 
