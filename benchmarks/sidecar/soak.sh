@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cached /verify under 20 concurrent keep-alive clients for 60 s (wrk), sampling the sidecar's
-# RSS every 10 s. Usage: benchmarks/sidecar/soak.sh [SIDECAR_COMMAND...]
+# RSS every 10 s, then 15 s paced at about 500 requests/s over the same 20 connections. Usage: benchmarks/sidecar/soak.sh [SIDECAR_COMMAND...]
 # (default dist/sev-attestation.pex; e.g. `env PYTHONPATH=src/python python3.11 -m
 # akash_snp.sidecar.main` for a source tree). Emulated provider, PKI from testdata/emulated.
 set -euo pipefail
@@ -27,7 +27,10 @@ rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$sidecar/status"; }
 echo "== answer: $(curl -fs "$url" | wc -c) bytes; RSS before: $(rss) =="
 (for _ in 1 2 3 4 5 6; do sleep 10; echo "RSS at +${SECONDS}s: $(rss)"; done) &
 sampler=$!
+echo "== closed loop: 20 connections, each sending its next request at once =="
 wrk -t2 -c20 -d"$duration" --latency "$url"
 wait "$sampler" || true
+echo "== paced: 20 connections, 40 ms pause (about 500 requests/s) =="
+DELAY_MS=40 wrk -t2 -c20 -d15s --latency -s "$here/paced.lua" "$url"
 echo "== RSS after: $(rss); peak $(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$sidecar/status") =="
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) =="

@@ -67,11 +67,22 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
         metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
         return response
 
+    cached: list[tuple[object, bytes]] = []  # (the last result, its /verify body)
+
+    def periodic_body() -> bytes:
+        """The /verify body of the last periodic result, encoded once per result (every 300 s)
+        instead of once per request: it is about 16 KB of JSON."""
+        result = last.get()
+        if not cached or cached[0][0] is not result:
+            body = attestation_json(result, attestor.provider_name)
+            cached[:] = [(result, app.json.dumps(body).encode() + b"\n")]
+        return cached[0][1]
+
     @app.get("/verify")
     def verify() -> Response:
         nonces = request.args.getlist("nonce")
         if not nonces:
-            return jsonify(attestation_json(last.get(), attestor.provider_name))
+            return Response(periodic_body(), mimetype="application/json")
         if len(nonces) > 1:
             return _error(400, "give exactly one nonce parameter")
         try:
