@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 
@@ -15,7 +16,7 @@ def listen(host: str, port: int, backlog: int = 1024) -> socket.socket:
     try:
         sock = socket.create_server((host, port), family=family, backlog=backlog)
     except OSError as error:
-        reason = error.strerror or str(error)
+        reason = os.strerror(error.errno) if error.errno else str(error)
         raise BindError(f"cannot listen on {host}:{port}: {reason}") from None
     # Accepted sockets inherit it. asyncio sets it only on sockets whose ``proto`` is TCP, which
     # create_server's (proto 0) are not: without it, Nagle's algorithm and the client's delayed
