@@ -117,8 +117,17 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def shared(folder: Path) -> Iterator[Webhook]:
+    """One server for the attacks: each must leave it serving normally for the next."""
+    hook = _start(folder)
+    yield hook
+    _stop(hook)
+
+
 @pytest.fixture()
 def webhook(folder: Path) -> Iterator[Webhook]:
+    """A server of its own, for the tests that stop it."""
     hook = _start(folder)
     yield hook
     _stop(hook)
@@ -135,44 +144,44 @@ def _admissions_answered_quickly(hook: Webhook, count: int = 8) -> None:
         assert elapsed < ANSWER_WITHIN_SECONDS, f"admission took {elapsed:.2f} s"
 
 
-def test_slow_tls_clients_do_not_starve_admissions(webhook: Webhook) -> None:
+def test_slow_tls_clients_do_not_starve_admissions(shared: Webhook) -> None:
     """Row 1: 1,000 TLS clients each dripping an unfinished request head."""
-    with Crowd(webhook.port, CROWD, mode="slow", tls=True, drip=1.0) as crowd:
-        _admissions_answered_quickly(webhook)
+    with Crowd(shared.port, CROWD, mode="slow", tls=True, drip=1.0) as crowd:
+        _admissions_answered_quickly(shared)
         # the request-head deadline (10 s) closes every one of them
         wait_until(lambda: crowd.closed_by_peer() == CROWD, timeout=40)
-    _admissions_answered_quickly(webhook, count=2)
+    _admissions_answered_quickly(shared, count=2)
 
 
-def test_idle_tcp_connections_do_not_delay_admissions(webhook: Webhook) -> None:
+def test_idle_tcp_connections_do_not_delay_admissions(shared: Webhook) -> None:
     """Row 2: 1,000 TCP connections that never start the TLS handshake."""
-    with Crowd(webhook.port, CROWD, mode="idle") as crowd:
-        _admissions_answered_quickly(webhook)
+    with Crowd(shared.port, CROWD, mode="idle") as crowd:
+        _admissions_answered_quickly(shared)
         # the handshake deadline (5 s) closes them
         wait_until(lambda: crowd.closed_by_peer() == CROWD, timeout=30)
 
 
-def test_deeply_nested_json_is_a_short_denial_and_one_short_log_line(webhook: Webhook) -> None:
+def test_deeply_nested_json_is_a_short_denial_and_one_short_log_line(shared: Webhook) -> None:
     """Row 8: 100,000 nested JSON lists."""
-    lines_before = len(webhook.log.splitlines())
+    lines_before = len(shared.log.splitlines())
     nested = b"[" * 100_000 + b"]" * 100_000
     for _ in range(3):
-        reply = requests.post(f"{webhook.url}/mutate", data=nested, verify=webhook.trust)
+        reply = requests.post(f"{shared.url}/mutate", data=nested, verify=shared.trust)
         assert reply.status_code == 200
         answer = reply.json()
         assert answer["kind"] == "AdmissionReview"
         assert answer["response"]["allowed"] is False
         assert answer["response"]["status"]["message"].endswith("nests JSON too deeply")
-    new = webhook.log.splitlines()[lines_before:]
+    new = shared.log.splitlines()[lines_before:]
     assert len(new) == 3, new
     assert all(len(line) < 400 and "Traceback" not in line for line in new)
     assert all(json.loads(line)["reason"] == "request body nests JSON too deeply" for line in new)
 
 
-def test_port_in_use_is_one_line_and_exit_2(webhook: Webhook, tmp_path: Path) -> None:
+def test_port_in_use_is_one_line_and_exit_2(shared: Webhook, tmp_path: Path) -> None:
     """Row 10: a second server on a busy port."""
     result = subprocess.run(
-        _command(webhook.folder, webhook.port), env=_env(), capture_output=True, text=True,
+        _command(shared.folder, shared.port), env=_env(), capture_output=True, text=True,
         timeout=30,
     )  # fmt: skip
     assert result.returncode == 2
