@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # Admission throughput and latency of the webhook over HTTPS keep-alive on loopback, with wrk.
-# Usage: ./pants package //:sev-webhook && benchmarks/webhook/run.sh [WEBHOOK_PEX]
-# (default dist/sev-webhook.pex, the shipped binary). Needs `wrk` (Debian package "wrk").
+# Usage: ./pants package //:sev-webhook && benchmarks/webhook/run.sh [WEBHOOK_COMMAND...]
+# (default dist/sev-webhook.pex, the shipped binary; any command that takes sev-webhook's
+# arguments works, e.g. `env PYTHONPATH=src/python python3.11 -m akash_snp.webhook.main`).
+# Needs `wrk` (Debian package "wrk").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-webhook="${1:-$repo/dist/sev-webhook.pex}"
-[[ -x "$webhook" ]] || { echo "no $webhook: run ./pants package //:sev-webhook first" >&2; exit 2; }
+if [[ $# -eq 0 ]]; then
+  set -- "$repo/dist/sev-webhook.pex"
+  [[ -x "$1" ]] || { echo "no $1: run ./pants package //:sev-webhook first" >&2; exit 2; }
+fi
 duration="${DURATION:-15s}"
 port="${PORT:-18443}"
 # NICE=-10 (root only) runs server and wrk ahead of other jobs on a shared machine.
 nice=(nice -n "${NICE:-0}")
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$webhook" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
-"${nice[@]}" "$webhook" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" \
-  --port "$port" --bind-address 127.0.0.1 --workers "${WORKERS:-2}" --threads "${THREADS:-16}" 2>"$work/server.log" &
+"$@" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
+# EXTRA_ARGS: server flags of the stack under test (the old gunicorn stack: --workers 2 --threads 16)
+# shellcheck disable=SC2086
+"${nice[@]}" "$@" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" \
+  --port "$port" --bind-address 127.0.0.1 ${EXTRA_ARGS:-} 2>"$work/server.log" &
 server=$!
 url="https://127.0.0.1:$port"
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   curl -fsk "$url/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
@@ -41,7 +47,7 @@ CONNS_PER_THREAD=8 DELAY_MS=28 "${nice[@]}" wrk -t2 -c16 -d"$duration" --latency
 echo "== paced: 64 connections, 120 ms pause (about 500 admissions/s) =="
 CONNS_PER_THREAD=32 DELAY_MS=120 "${nice[@]}" wrk -t2 -c64 -d"$duration" --latency -s mutate.lua "$url/mutate"
 echo "== load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) =="
-echo "== RSS per process (kB): the master, then each worker =="
+echo "== RSS per process (kB): the server, then its children (gunicorn workers) =="
 ps -o pid,ppid,rss,args --pid "$server" --ppid "$server" | cut -c1-120
 echo "== metrics =="
 curl -fsk "$url/metrics" | grep -E '^sev_webhook_(injections|errors)_total|admission_requests_total'

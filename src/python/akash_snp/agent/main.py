@@ -14,7 +14,6 @@ from akash_snp.agent.app import create_app
 from akash_snp.agent.config import AgentConfig, parse_agent_config
 from akash_snp.agent.kds_proxy import KdsProxy
 from akash_snp.agent.metrics import AgentMetrics
-from akash_snp.agent.server import serve_until_signalled
 from akash_snp.attest.constants import KDS_BASE_URL
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
@@ -22,6 +21,9 @@ from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import ReportProvider
 from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
 from akash_snp.guest.source import LocalSource
+from akash_snp.serving.listen import BindError, listen
+from akash_snp.serving.server import serve
+from akash_snp.serving.wsgi import threaded
 from akash_snp.sidecar import logs
 from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.loop import AttestationLoop
@@ -30,6 +32,9 @@ from akash_snp.sidecar.timefmt import utc_now
 from akash_snp.sidecar.verification import LibraryVerifier
 
 _log = logging.getLogger("akash_snp.agent")
+EXIT_UNUSABLE = 2
+# Every endpoint is a GET: a body is never needed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _provider(config: AgentConfig) -> ReportProvider:
@@ -61,9 +66,14 @@ def _trusted_roots(config: AgentConfig) -> list[x509.Certificate]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the agent until SIGTERM/SIGINT; exit status 2 for unusable flags."""
+    """Run the agent until SIGTERM/SIGINT; exit status 2 for unusable flags or a busy port."""
     config = parse_agent_config(argv)
     logs.configure(config.log_level)
+    try:
+        sock = listen(config.bind_address, config.port)
+    except BindError as error:
+        _log.error(str(error))
+        return EXIT_UNUSABLE
     metrics = AgentMetrics()
     provider = GuardedProvider(_provider(config), TokenBucket(config.rate, config.burst))
     # After the provider: the emulated one creates its PKI, whose root --trust-ark may name.
@@ -82,20 +92,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     last = LastResult()
     loop = AttestationLoop(attestor, last, config.interval)
 
-    def listening(port: int) -> None:
-        _log.info(
-            "listening",
-            extra={"address": config.bind_address, "port": port, "provider": provider.name},
-        )
-
     loop.start()
-    serve_until_signalled(
-        create_app(provider, proxy, last, metrics),
-        config.bind_address,
-        config.port,
-        config.threads,
-        listening,
+    _log.info(
+        "listening",
+        extra={
+            "address": config.bind_address,
+            "port": int(sock.getsockname()[1]),
+            "provider": provider.name,
+        },
     )
+    # every pod of the node talks to this process: the server's deadlines, not a thread per
+    # connection, bound what idle or slow ones cost (akash_snp.serving)
+    serve(threaded(create_app(provider, proxy, last, metrics), MAX_BODY_BYTES), sock,
+          threads=config.threads)  # fmt: skip
     _log.info("stopping")
     loop.stop()
     return 0

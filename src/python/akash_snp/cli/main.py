@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_request:  # argparse: --help (0) or a usage error (2)
         return exit_request.code if isinstance(exit_request.code, int) else 2
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except RecursionError:  # e.g. a policy file nested thousands of levels deep
+        print("snp-verify: an input nests too deeply to be understood", file=sys.stderr)
+        return 2
     return code
 
 

@@ -93,11 +93,21 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def read_file(path: Path, what: str) -> bytes:
+# Certificates, certificate tables, CRLs, roots and policies are a few kilobytes each; the cap
+# keeps `--certs /dev/zero` or a mistaken multi-gigabyte file from exhausting memory.
+MAX_INPUT_BYTES = 1024 * 1024
+
+
+def read_file(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The file's content, at most ``limit`` bytes (more is an error: the file is not ``what``)."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except OSError as error:
         raise CliInputError(f"cannot read {what} {path}: {error.strerror or error}") from error
+    if len(data) > limit:
+        raise CliInputError(f"{what} {path} is larger than {limit} bytes: not a {what}")
+    return data
 
 
 def _parse_time(text: str | None) -> datetime:

@@ -23,6 +23,8 @@ from akash_snp.cli.policy_flags import (
 )
 
 _HEX = set(string.hexdigits.encode())
+# The report as hex text, with room for line breaks, spaces and a 0x prefix.
+MAX_REPORT_FILE_BYTES = 4 * REPORT_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +67,7 @@ def decode_report(data: bytes) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        report = decode_report(read_file(Path(args.report), "report"))
+        report = decode_report(read_file(Path(args.report), "report", MAX_REPORT_FILE_BYTES))
         certificates = [read_file(Path(p), "certificate file") for p in args.certs]
         options = verification_options(args)
         verdict = verify_attestation(

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
+from akash_snp.cli.download import DownloadError, get
 from akash_snp.cli.policy_flags import (
     CliInputError,
     VerificationOptions,
@@ -33,6 +32,8 @@ from akash_snp.cli.policy_flags import (
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
 
 DEFAULT_NONCE_BYTES = 32
+# A /verify answer is about 15 KiB (report, certificates, decoded fields); a megabyte is plenty.
+MAX_ANSWER_BYTES = 1024 * 1024
 MEANING = (
     "A passing result means: a genuine AMD SEV-SNP processor signed this report just now (it "
     "commits to your nonce), for a guest with the policy, TCB and launch MEASUREMENT shown. It "
@@ -73,7 +74,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="fetch the last periodic report instead (proves no freshness)",
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds for the whole request, from connecting to the last byte of the answer",
+    )
     add_verification_flags(parser)
     parser.set_defaults(run=run_url)
 
@@ -89,25 +95,29 @@ def verify_url_target(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def _json(answer_body: bytes, url: str, status: int) -> object:
+    try:
+        return json.loads(answer_body)
+    except RecursionError:
+        raise UrlError(f"{url} answered with JSON nested too deeply for a /verify answer") from None
+    except ValueError:
+        raise UrlError(f"{url} answered HTTP {status} with non-JSON content") from None
+
+
 def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
     """GET /verify (with ``nonce`` when given) and pull out the report and certificates."""
     params = {"nonce": nonce.hex()} if nonce is not None else {}
     try:
-        response = requests.get(url, params=params, timeout=timeout)
-    except requests.RequestException as error:
-        raise UrlError(f"could not reach {url}: {error}") from error
-    if response.status_code == 429:
-        wait = response.headers.get("Retry-After", "a few")
+        answer = get(url, params, deadline=timeout, limit=MAX_ANSWER_BYTES)
+    except DownloadError as error:
+        raise UrlError(str(error)) from error
+    if answer.status == 429:
+        wait = answer.retry_after or "a few"
         raise UrlError(f"the sidecar is rate-limiting fresh reports; retry in {wait} s")
-    try:
-        body = response.json()
-    except ValueError:
-        raise UrlError(
-            f"{url} answered HTTP {response.status_code} with non-JSON content"
-        ) from None
-    if response.status_code != 200 or not isinstance(body, dict):
+    body = _json(answer.body, url, answer.status)
+    if answer.status != 200 or not isinstance(body, dict):
         detail = body.get("error") if isinstance(body, dict) else None
-        raise UrlError(f"{url} answered HTTP {response.status_code}: {detail or body!r}")
+        raise UrlError(f"{url} answered HTTP {answer.status}: {str(detail or body)[:200]}")
     status = str(body.get("attestation_status"))
     encoded = body.get("attestation_report")
     if not encoded:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterator
@@ -189,13 +190,33 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert selector_matches(pdb["spec"]["selector"], spec_labels(deployment))
-    policy = one(docs, "NetworkPolicy")
+    _check_network_policy(one(docs, "NetworkPolicy"), deployment, port)
+    return deployment
+
+
+# k3s's default cluster (pod) CIDR. Pods get addresses from .2 up in each node's /24; .0 is the
+# node's flannel.1 address and .1 its cni0 bridge, the sources of the API server's connections.
+K3S_CLUSTER_CIDR = ipaddress.ip_network("10.42.0.0/16")
+
+
+def _check_network_policy(policy: Doc, deployment: Doc, port: int) -> None:
+    """Only the API server's addresses reach the webhook, on its port; nothing leaves it."""
     assert selector_matches(policy["spec"]["podSelector"], spec_labels(deployment))
     # egress only for the TLS bootstrap's API calls (checked in _check_bootstrap)
     assert policy["spec"]["egress"] in ([], [API_SERVER_EGRESS])
-    assert "Egress" in policy["spec"]["policyTypes"]
-    assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
-    return deployment
+    assert {"Ingress", "Egress"} <= set(policy["spec"]["policyTypes"])
+    rules = policy["spec"]["ingress"]
+    assert [p["port"] for rule in rules for p in rule["ports"]] == [port]
+    for rule in rules:
+        assert rule.get("from"), "an ingress rule without 'from' admits every pod"
+        for peer in rule["from"]:
+            assert set(peer) == {"ipBlock"}, f"selectors can match tenant pods: {peer}"
+            network = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+            assert network.prefixlen > 0, "an ipBlock for every address admits tenant pods"
+            if network.version == 4 and network.overlaps(K3S_CLUSTER_CIDR):
+                assert all(int(address) % 256 in (0, 1) for address in network), (
+                    f"{network} holds pod addresses"
+                )
 
 
 def spec_labels(workload: Doc) -> dict[str, str]:

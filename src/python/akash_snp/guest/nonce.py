@@ -9,11 +9,14 @@ purpose, and hashing lets nonces of any length from 1 to 64 bytes fill the field
 from __future__ import annotations
 
 import hashlib
+import re
 
 NONCE_DOMAIN = b"akash-snp/verify-nonce/v1\x00"
 MIN_NONCE_BYTES = 1
 MAX_NONCE_BYTES = 64
 
+
+_HEX_BYTES = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 NONCE_BINDING = 'SHA-512("akash-snp/verify-nonce/v1\\0" || nonce)'
 """The binding above, as /verify shows it."""
@@ -24,14 +27,16 @@ class NonceError(ValueError):
 
 
 def parse_nonce_hex(text: str) -> bytes:
-    """Decode a nonce given as hex text (1..64 bytes), or raise ``NonceError`` saying why."""
-    stripped = text.strip()
-    if not stripped:
+    """Decode a nonce given as hex text (1..64 bytes), or raise ``NonceError`` saying why.
+
+    Strict: only pairs of hex digits. ``bytes.fromhex`` would also take spaces, so ``ab cd`` (or
+    ``ab+cd`` in a query string) would name the same nonce as ``abcd``.
+    """
+    if not text:
         raise NonceError("nonce is empty; expected 1 to 64 bytes as hex")
-    try:
-        nonce = bytes.fromhex(stripped)
-    except ValueError:
-        raise NonceError(f"nonce is not hexadecimal: {stripped[:40]!r}") from None
+    if not _HEX_BYTES.fullmatch(text):
+        raise NonceError(f"nonce is not hexadecimal: {text[:40]!r}")
+    nonce = bytes.fromhex(text)
     if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
         raise NonceError(
             f"nonce is {len(nonce)} bytes; expected {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES}"

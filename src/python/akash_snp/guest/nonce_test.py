@@ -36,6 +36,9 @@ def test_periodic_data_differs_from_any_nonce_binding() -> None:
         ("", "empty"),
         ("zz", "not hexadecimal"),
         ("abc", "not hexadecimal"),
+        ("ab cd", "not hexadecimal"),
+        (" abcd", "not hexadecimal"),
+        ("abcd\n", "not hexadecimal"),
         ("00" * 65, "65 bytes"),
     ],
 )

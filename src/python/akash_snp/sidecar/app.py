@@ -21,6 +21,17 @@ from akash_snp.sidecar.state import LastResult
 from akash_snp.sidecar.views import attestation_json
 
 _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
+# Query parameters each endpoint understands; any other is refused, so that a misspelling
+# (``?NONCE=``, ``?nonce[]=``) is not silently answered with the cached, nonce-less report.
+_PARAMETERS = {"/verify": frozenset({"nonce"})}
+_ECHOED_PATH_CHARS = 64
+
+
+def _shown(path: str) -> str:
+    """A request path short enough to echo in an error message."""
+    if len(path) <= _ECHOED_PATH_CHARS:
+        return path
+    return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -35,8 +46,13 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     @app.before_request
-    def _start_timer() -> None:
+    def _start_timer() -> Response | None:
         g.started = time.perf_counter()
+        unknown = set(request.args) - _PARAMETERS.get(request.path, frozenset())
+        if unknown:
+            names = ", ".join(sorted(repr(name[:40]) for name in unknown)[:5])
+            return _error(400, f"unknown query parameter(s): {names}")
+        return None
 
     @app.after_request
     def _observe(response: Response) -> Response:
@@ -46,11 +62,22 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
         metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
         return response
 
+    cached: list[tuple[object, bytes]] = []  # (the last result, its /verify body)
+
+    def periodic_body() -> bytes:
+        """The /verify body of the last periodic result, encoded once per result (every 300 s)
+        instead of once per request: it is about 16 KB of JSON."""
+        result = last.get()
+        if not cached or cached[0][0] is not result:
+            body = attestation_json(result, attestor.provider_name)
+            cached[:] = [(result, app.json.dumps(body).encode() + b"\n")]
+        return cached[0][1]
+
     @app.get("/verify")
     def verify() -> Response:
         nonces = request.args.getlist("nonce")
         if not nonces:
-            return jsonify(attestation_json(last.get(), attestor.provider_name))
+            return Response(periodic_body(), mimetype="application/json")
         if len(nonces) > 1:
             return _error(400, "give exactly one nonce parameter")
         try:
@@ -86,10 +113,10 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:
-        return _error(404, f"no such endpoint: {request.path}")
+        return _error(404, f"no such endpoint: {_shown(request.path)}")
 
     @app.errorhandler(405)
     def wrong_method(_: Exception) -> Response:
-        return _error(405, f"method {request.method} not allowed on {request.path}")
+        return _error(405, f"method {request.method[:16]} not allowed on {_shown(request.path)}")
 
     return app

@@ -160,3 +160,30 @@ def test_unknown_path_is_json_404() -> None:
     response = client.get("/nope")
     assert response.status_code == 404
     assert response.get_json()["error"] == "no such endpoint: /nope"
+
+
+@pytest.mark.parametrize("query", ["nonce=ab%20cd", "nonce=ab+cd", "nonce=%20abcd"])
+def test_nonce_must_be_strict_hex(query: str) -> None:
+    client, _, _ = _client(FakeProvider())
+    response = client.get(f"/verify?{query}")
+    assert response.status_code == 400
+    assert "not hexadecimal" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/verify?NONCE=ab", "NONCE"), ("/verify?nonce[]=ab", "nonce[]"), ("/healthz?x=1", "x")],
+)
+def test_unknown_query_parameters_are_a_json_400(path: str, name: str) -> None:
+    client, _, _ = _client(FakeProvider())
+    response = client.get(path)
+    assert response.status_code == 400
+    assert repr(name) in response.get_json()["error"]
+
+
+def test_404_does_not_echo_a_long_path() -> None:
+    client, _, _ = _client(FakeProvider())
+    response = client.get("/" + "a" * 100_000)
+    assert response.status_code == 404
+    assert len(response.get_data()) < 300
+    assert "(100001 characters)" in response.get_json()["error"]

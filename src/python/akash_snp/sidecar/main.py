@@ -1,5 +1,6 @@
 """Entry point of ``sev-attestation``: build the report source, verifier and loop from the
-configuration, then serve the app with waitress (one process, a few threads: small memory).
+configuration, then serve the app with hypercorn (one process, one event loop, handlers in a
+few threads: idle or slow connections hold no thread).
 
 ``sev-attestation agent ...`` runs the per-node attestation agent instead (``akash_snp.agent``):
 one PEX and one image for both roles.
@@ -8,14 +9,10 @@ one PEX and one image for both roles.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import datetime
-from types import FrameType
 
-import waitress
 from cryptography import x509
 
 from akash_snp.attest.constants import KDS_BASE_URL
@@ -26,6 +23,9 @@ from akash_snp.guest.agent_client import AgentSettings, AgentSource
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
 from akash_snp.guest.source import LocalSource, ReportSource
+from akash_snp.serving.listen import BindError, listen
+from akash_snp.serving.server import serve
+from akash_snp.serving.wsgi import threaded
 from akash_snp.sidecar import logs
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
@@ -38,6 +38,9 @@ from akash_snp.sidecar.timefmt import utc_now
 from akash_snp.sidecar.verification import LibraryVerifier
 
 _log = logging.getLogger("akash_snp.sidecar")
+EXIT_UNUSABLE = 2
+# Every endpoint is a GET: a body is never needed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class ConfigError(Exception):
@@ -101,7 +104,7 @@ def _source(config: SidecarConfig) -> ReportSource:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the sidecar until SIGTERM/SIGINT; exit status 2 only for unusable flags."""
+    """Run the sidecar until SIGTERM/SIGINT; exit status 2 for unusable flags or a busy port."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["agent"]:
         from akash_snp.agent.main import main as agent_main
@@ -109,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return agent_main(arguments[1:])
     config = parse_config(arguments)
     logs.configure(config.log_level)
+    try:
+        sock = listen(config.bind_address, config.port)
+    except BindError as error:
+        _log.error(str(error))
+        return EXIT_UNUSABLE
     source = _source(config)
     # After the provider: the emulated one creates its PKI, whose root --trust-ark may name.
     verifier: Verifier
@@ -121,44 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     attestor = Attestor(source, verifier, metrics, utc_now)
     last = LastResult()
     loop = AttestationLoop(attestor, last, config.interval, config.jitter)
-    server = waitress.create_server(
-        create_app(attestor, last, metrics),
-        host=config.bind_address,
-        port=config.port,
-        threads=config.threads,
-        ident="sev-attestation",
-    )
-    # waitress's loop swallows exceptions raised inside it (a bare except per channel), so the
-    # server runs in a thread and the main thread only waits for a signal or a server crash.
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    def serve() -> None:
-        try:
-            server.run()
-        finally:
-            stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    app = threaded(create_app(attestor, last, metrics), MAX_BODY_BYTES)
     loop.start()
-    threading.Thread(target=serve, name="http", daemon=True).start()
     _log.info(
         "listening",
         extra={
             "address": config.bind_address,
-            "port": int(server.effective_port),
+            "port": int(sock.getsockname()[1]),
             "provider": source.name,
             "interval": config.interval,
         },
     )
-    stopping.wait()
-    _log.info("stopping")
+    serve(app, sock, threads=config.threads)
     loop.stop()
-    server.close()
-    server.task_dispatcher.shutdown(timeout=2)
+    _log.info("stopped")
     return 0
 
 

@@ -21,24 +21,16 @@ _LOG = logging.getLogger("akash_snp.webhook.admission")
 
 # The API server caps request bodies at 3 MiB; anything larger is not a genuine AdmissionReview.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-# An oversized body is read and discarded up to this size so that the client, still sending, gets
-# the answer instead of a reset connection; beyond it the connection is dropped.
-DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
-_CHUNK = 64 * 1024
 
 
 def _read_body(limit: int) -> bytes | None:
-    """The request body, or None (after draining it) when it is larger than ``limit`` bytes."""
+    """The request body, or None when it is larger than ``limit`` bytes.
+
+    The server has already buffered the whole body (up to its own, larger limit), so nothing is
+    left on the connection to drain.
+    """
     body = request.stream.read(limit + 1)
-    if len(body) <= limit:
-        return body
-    drained = len(body)
-    while drained < DRAIN_LIMIT_BYTES:
-        chunk = request.stream.read(_CHUNK)
-        if not chunk:
-            break
-        drained += len(chunk)
-    return None
+    return body if len(body) <= limit else None
 
 
 def create_app(

@@ -54,14 +54,6 @@ def _serve_parser() -> argparse.ArgumentParser:
         "config.yaml plus one file per setting, named after its key); reloaded when it changes; "
         "without it the documented defaults apply",
     )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=16,
-        help="threads per worker (default 16); keep workers x threads at or above the number of "
-        "connections the API server opens, or TLS requests queue for long",
-    )
     parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -74,11 +66,8 @@ def _serve_parser() -> argparse.ArgumentParser:
 def serve_main(argv: list[str]) -> int:
     """Parse the serve flags, check the inputs, then run the server."""
     args = _serve_parser().parse_args(argv)
-    if not 1 <= args.port <= 65535 or args.workers < 1 or args.threads < 1:
-        print(
-            "sev-webhook: --port must be 1..65535, --workers and --threads at least 1",
-            file=sys.stderr,
-        )
+    if not 1 <= args.port <= 65535:
+        print("sev-webhook: --port must be 1..65535", file=sys.stderr)
         return EXIT_USAGE
     try:
         reloader = CertificateReloader(args.tls_cert, args.tls_key)
@@ -87,7 +76,7 @@ def serve_main(argv: list[str]) -> int:
         print(f"sev-webhook: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from akash_snp.webhook.jsonlog import configure_logging
-    from akash_snp.webhook.server import ServerOptions, serve
+    from akash_snp.webhook.server import ServerOptions, run
 
     configure_logging(args.log_level.upper())
     options = ServerOptions(
@@ -95,11 +84,8 @@ def serve_main(argv: list[str]) -> int:
         key=args.tls_key,
         port=args.port,
         bind_address=args.bind_address,
-        workers=args.workers,
-        threads=args.threads,
-        log_level=args.log_level.upper(),
     )
-    return serve(options, source, reloader)
+    return run(options, source, reloader)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,12 @@
 """Prometheus metrics of the injector: requests, injections, skips by reason, errors, latency.
 
-Under gunicorn every worker is a separate process. When ``PROMETHEUS_MULTIPROC_DIR`` is set (the
-server sets it to a fresh temporary directory before any worker starts) the values are shared
-through prometheus_client's multiprocess files and ``/metrics`` sums them over all workers;
-otherwise (tests, a single process) each ``Metrics`` keeps its own registry.
+The server is one process, so each ``Metrics`` keeps its values in a registry of its own.
 """
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
@@ -61,9 +54,5 @@ class Metrics:
         self.latency.observe(seconds)
 
     def exposition(self) -> bytes:
-        """The Prometheus text exposition: summed over workers in multiprocess mode."""
-        if os.environ.get(MULTIPROC_ENV):
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
+        """The Prometheus text exposition."""
         return generate_latest(self.registry)

@@ -65,6 +65,8 @@ def _request_of(body: bytes) -> Mapping[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _BadReview(f"request body is not JSON ({exc})") from None
+    except RecursionError:  # hostile input, not a bug: a short reason and no traceback
+        raise _BadReview("request body nests JSON too deeply") from None
     if not isinstance(document, Mapping):
         raise _BadReview("request body is not a JSON object")
     if document.get("kind") != KIND or document.get("apiVersion") != API_VERSION:
@@ -130,6 +132,8 @@ def review(body: bytes, config: WebhookConfig) -> Outcome:
         decision = decide(pod, namespace, config)
     except PodShapeError as exc:
         return error_outcome(f"malformed Pod: {exc}", config, uid)
+    except RecursionError:
+        return error_outcome("the Pod nests JSON too deeply", config, uid)
     except Exception as exc:  # never answer with a traceback; the log keeps the details
         _LOG.exception("internal error while building the patch", extra={"uid": uid})
         return error_outcome(f"internal error ({type(exc).__name__})", config, uid, code=500)

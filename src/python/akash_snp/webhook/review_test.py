@@ -110,3 +110,14 @@ def test_on_error_allow_admits_with_a_warning() -> None:
     assert response["allowed"] is True
     assert response["uid"] == "705ab4f5-6393-11e8-b7cc-42010a800002"
     assert "without an object" in response["warnings"][0]
+
+
+@pytest.mark.parametrize("depth", [100_000, 2_000_000])
+def test_deeply_nested_json_is_a_short_denial(depth: int) -> None:
+    outcome = review(b"[" * depth + b"]" * depth, parse_config({}))
+    response = outcome.review["response"]
+    assert response["allowed"] is False
+    assert response["status"]["message"] == (
+        "sev-attestation webhook: request body nests JSON too deeply"
+    )
+    assert outcome.result == "error"

@@ -1,28 +1,29 @@
-"""Run the webhook under gunicorn: several gthread workers, TLS with hot reload, JSON logs.
+"""Run the webhook: hypercorn over TLS with hot certificate reload, admissions on the event loop.
 
-gunicorn is driven programmatically (a ``BaseApplication``), so the pex needs no config file. The
-TLS context comes from gunicorn's ``ssl_context`` hook, which gunicorn calls for every accepted
-connection: it returns ``CertificateReloader.context()``. The reloader, the config source and the
-Prometheus multiprocess directory are created in the master before workers fork.
+One process, one event loop: an admission is pure computation (well under a millisecond), so it
+runs on the loop itself (``InlineWSGI``) instead of hopping to a thread, and the loop is free
+again before the next request is parsed. Slow or idle connections cost only a socket, bounded by
+the deadlines in ``akash_snp.serving.server.Limits``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger
-
+from akash_snp.serving.listen import BindError, listen
+from akash_snp.serving.server import Limits, serve
+from akash_snp.serving.wsgi import InlineWSGI
+from akash_snp.webhook.app import MAX_BODY_BYTES, create_app
 from akash_snp.webhook.config import ConfigSource
 from akash_snp.webhook.tls import CertificateReloader
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-SWITCH_INTERVAL_SECONDS = 0.0005
+_LOG = logging.getLogger("akash_snp.webhook.server")
+EXIT_UNUSABLE = 2
+# Bodies up to twice the application's limit reach it (and get a well-formed AdmissionReview
+# denial); hypercorn answers anything larger with a bare 400 without buffering it.
+BUFFERED_BODY_BYTES = 2 * MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -33,103 +34,18 @@ class ServerOptions:
     key: Path
     port: int = 8443
     bind_address: str = "0.0.0.0"  # noqa: S104 - a pod listens on all of its interfaces
-    workers: int = 2
-    threads: int = 16
-    log_level: str = "INFO"
-    keepalive: int = 75
+    limits: Limits = field(default_factory=Limits)
 
 
-def _logconfig(level: str) -> dict[str, Any]:
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "akash_snp.webhook.jsonlog.JsonFormatter"}},
-        "handlers": {"stderr": handler},
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-        },
-    }
-
-
-class _NoAccessLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger without the access log.
-
-    The app already logs one JSON line per admission; gunicorn would otherwise build the access
-    log's atoms for every request (its ``logconfig_dict`` turns the access log on), which costs
-    about a third of a millisecond of CPU per admission.
-    """
-
-    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
-        return None
-
-
-def _bind(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-class WebhookServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn application whose settings come from ``ServerOptions``, not a config file."""
-
-    def __init__(
-        self, options: ServerOptions, source: ConfigSource, reloader: CertificateReloader
-    ) -> None:
-        self._options = options
-        self._source = source
-        self._reloader = reloader
-        super().__init__()
-
-    def load_config(self) -> None:
-        options = self._options
-        reloader = self._reloader
-
-        def ssl_context(_conf: Any, _default_factory: Any) -> Any:
-            return reloader.context()
-
-        def post_worker_init(_worker: Any) -> None:
-            # Handler threads wait for the GIL up to the switch interval (5 ms by default) each
-            # time another thread holds it; a short interval keeps admission tail latency low.
-            sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-
-        def child_exit(_server: Any, worker: Any) -> None:
-            from prometheus_client import multiprocess
-
-            multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-        settings: dict[str, Any] = {
-            "bind": [_bind(options.bind_address, options.port)],
-            "workers": options.workers,
-            "worker_class": "gthread",
-            "threads": options.threads,
-            "keepalive": options.keepalive,
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "certfile": str(options.cert),
-            "keyfile": str(options.key),
-            "ssl_context": ssl_context,
-            "child_exit": child_exit,
-            "post_worker_init": post_worker_init,
-            "accesslog": None,
-            "logger_class": _NoAccessLogger,
-            "errorlog": "-",
-            "logconfig_dict": _logconfig(options.log_level),
-            "proc_name": "sev-webhook",
-            # no admin socket: nothing to control at run time, and $HOME may be read-only
-            "control_socket_disable": True,
-        }
-        for key, value in settings.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from akash_snp.webhook.app import create_app
-
-        return create_app(self._source)
-
-
-def serve(options: ServerOptions, source: ConfigSource, reloader: CertificateReloader) -> int:
-    """Run until gunicorn stops; returns the process exit code."""
-    with tempfile.TemporaryDirectory(prefix="sev-webhook-metrics-") as metrics_dir:
-        os.environ[MULTIPROC_ENV] = metrics_dir
-        WebhookServer(options, source, reloader).run()
+def run(options: ServerOptions, source: ConfigSource, reloader: CertificateReloader) -> int:
+    """Serve until SIGTERM/SIGINT; exit status 2 (one log line) when the port cannot be bound."""
+    try:
+        sock = listen(options.bind_address, options.port)
+    except BindError as error:
+        _LOG.error(str(error))
+        return EXIT_UNUSABLE
+    app = InlineWSGI(create_app(source), BUFFERED_BODY_BYTES)
+    _LOG.info("listening", extra={"address": options.bind_address, "port": options.port})
+    serve(app, sock, tls=reloader.server_context(), limits=options.limits)
+    _LOG.info("stopped")
     return 0

@@ -1,8 +1,8 @@
-"""The real server: gunicorn workers over HTTPS on 127.0.0.1, started as a subprocess.
+"""The real server: hypercorn over HTTPS on 127.0.0.1, started as a subprocess.
 
 Checks: certificate files replaced under concurrent load fail no request and the new certificate
-is served afterwards; malformed AdmissionReviews get well-formed answers, never a 5xx; metrics are
-summed over workers; unusable certificate files are a one-line error with exit status 2.
+is served afterwards; malformed AdmissionReviews get well-formed answers, never a 5xx; metrics
+count every admission; unusable certificate files are a one-line error with exit status 2.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     command = [
         sys.executable, "-m", "akash_snp.webhook.main",
         "--tls-cert", str(folder / "tls.crt"), "--tls-key", str(folder / "tls.key"),
-        "--port", str(port), "--bind-address", "127.0.0.1", "--workers", "2",
+        "--port", str(port), "--bind-address", "127.0.0.1",
         "--config", str(folder / "config.yaml"),
     ]  # fmt: skip
     with open(folder / "server.log", "wb") as log:  # the child keeps its own descriptor
@@ -147,7 +147,7 @@ def test_certificate_replaced_under_load_fails_nothing(server: Server) -> None:
 
     assert failures == []
     assert all(count > 0 for count in counts)
-    # every worker now presents the new certificate on new connections
+    # every new connection now gets the new certificate
     for _ in range(12):
         assert _served_certificate(server) == new.cert
 
@@ -175,7 +175,7 @@ def test_malformed_reviews_get_well_formed_answers(
     assert message in answer["response"]["status"]["message"]
 
 
-def test_injection_over_https_and_metrics_across_workers(server: Server) -> None:
+def test_injection_over_https_and_metrics(server: Server) -> None:
     session = requests.Session()
     for _ in range(20):
         reply = session.post(f"{server.url}/mutate", data=body(admission()), verify=server.trust)
@@ -201,13 +201,13 @@ def _sidecar_args(server: Server, session: requests.Session) -> list[str]:
 
 def test_config_file_changes_apply_without_restart(server: Server) -> None:
     config = server.folder / "config.yaml"
-    sessions = [requests.Session() for _ in range(4)]  # several connections: both workers
+    sessions = [requests.Session() for _ in range(4)]  # several keep-alive connections
     assert all("--interval=300" in _sidecar_args(server, s) for s in sessions)
 
     temp = server.folder / "config.new"
     temp.write_text("interval: 60\n")
     os.replace(temp, config)
-    time.sleep(2.5)  # each worker stats the file at most every 2 s
+    time.sleep(2.5)  # the server stats the file at most every 2 s
     for _ in range(3):
         assert all("--interval=60" in _sidecar_args(server, s) for s in sessions)
 

@@ -1,8 +1,9 @@
 """Serving TLS from certificate and key files that are replaced while the server runs.
 
-``CertificateReloader.context()`` is asked for an ``SSLContext`` on every new connection (gunicorn's
-``ssl_context`` hook calls it once per accepted socket). At most once per ``check_interval`` it
-stats both files; when either changed it builds a new context and hands that out from then on.
+The server listens with ``CertificateReloader.server_context()``: during each TLS handshake its
+SNI callback (called for every ClientHello, with or without a server name) switches the
+connection to ``CertificateReloader.context()``. At most once per ``check_interval`` that stats
+both files; when either changed it builds a new context and hands that out from then on.
 Connections already open keep the context they were accepted with, so replacing the files never
 fails an in-flight request. A half-written pair (new certificate, old key) fails to load: the old
 context stays in use, the error is logged, and the next check tries again.
@@ -83,6 +84,16 @@ class CertificateReloader:
                 self._next_check = now + self._interval
                 self._reload_if_changed()
             return self._context
+
+    def server_context(self) -> ssl.SSLContext:
+        """A listening context that hands each new connection the current ``context()``."""
+        listening = build_context(self._cert, self._key)
+
+        def switch(connection: ssl.SSLObject | ssl.SSLSocket, _name: str | None, _: object) -> None:
+            connection.context = self.context()
+
+        listening.sni_callback = switch
+        return listening
 
     def _reload_if_changed(self) -> None:
         stamp = self._current_stamp()

@@ -102,3 +102,17 @@ def test_build_context_names_the_problem(tmp_path: Path) -> None:
     (tmp_path / "a.key").write_text("junk")
     with pytest.raises(TLSFilesError, match="cannot load TLS certificate"):
         build_context(tmp_path / "a.crt", tmp_path / "a.key")
+
+
+def test_server_context_switches_each_handshake_to_the_current_certificate(
+    tmp_path: Path,
+) -> None:
+    first, second = _issue(), _issue()
+    cert, key = _write(tmp_path, first)
+    clock = FakeClock()
+    reloader = CertificateReloader(cert, key, check_interval=1.0, clock=clock)
+    listening = reloader.server_context()
+    assert _served_certificate(listening) == first.cert
+    _write(tmp_path, second)
+    clock.now = 1.5
+    assert _served_certificate(listening) == second.cert
