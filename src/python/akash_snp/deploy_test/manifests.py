@@ -27,7 +27,7 @@ FAMILIES = {  # as documented in docs/deploy.md
     "r6a": "Milan",
     "c6a": "Milan",
 }
-# 1.30: the oldest release with both native sidecars and the preStop `sleep` action.
+# Native sidecars need 1.29; the oldest and newest schemas the validator has that we claim.
 KUBERNETES_VERSIONS = ("1.30.0", "1.36.0")
 # Kinds with no bundled schema (cert-manager CRDs): checked structurally by the tests instead.
 CRD_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
@@ -178,9 +178,11 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         assert container[probe]["httpGet"]["path"] == path
         assert container[probe]["httpGet"]["scheme"] == "HTTPS"
-    # graceful drain: served while kube-proxy forgets the endpoint, then SIGTERM within the grace
-    pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert 2 <= pause < spec["terminationGracePeriodSeconds"] - 5
+    # graceful drain: served while kube-proxy forgets the endpoint, then the in-flight requests
+    # (at most 10 s, akash_snp.serving.server.Limits.graceful), all within the grace period
+    drain = float(_arg(container, "--drain-seconds"))
+    assert 2 <= drain <= spec["terminationGracePeriodSeconds"] - 10 - 2
+    assert "lifecycle" not in container, "the drain is the server's, after SIGTERM"
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     service = one(docs, "Service", "sev-webhook")

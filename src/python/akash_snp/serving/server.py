@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,13 @@ class Limits:
     """A complete request head, counted from the handshake or from the previous answer."""
     read: int = 15
     """Each read while a request (its body) is arriving."""
+    drain: float = 0.0
+    """After SIGTERM, seconds to keep serving before stopping, every answer closing its
+    connection: in Kubernetes the endpoints controller and kube-proxy need that long to stop
+    sending new connections, and a client that reuses a kept-alive connection while the server
+    closes it gets EOF (an API server then rejects the admission)."""
     graceful: float = 10.0
-    """In-flight requests after SIGTERM; idle connections are closed at once."""
+    """In-flight requests after the drain; idle connections are closed at once."""
     tls_close: float = 0.5
     """The client's answer to our TLS close_notify when we close a connection."""
     max_header_bytes: int = 16 * 1024
@@ -100,6 +106,32 @@ def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     _LOG.log(level, "connection error", extra={"error": repr(error or context.get("message"))})
 
 
+class _ClosingWhileDraining:
+    """The application, whose answers carry ``Connection: close`` once ``draining`` is set: the
+    client then closes the connection itself after reading the answer, and its next request
+    opens a new one, which goes to a replica that is not stopping."""
+
+    def __init__(self, app: AppWrapper, draining: asyncio.Event) -> None:
+        self._app = app
+        self._draining = draining
+
+    async def __call__(
+        self,
+        scope: Any,
+        receive: Any,
+        send: Callable[[Any], Awaitable[None]],
+        sync_spawn: Any,
+        call_soon: Any,
+    ) -> None:
+        async def closing(message: Any) -> None:
+            if self._draining.is_set() and message.get("type") == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self._app(scope, receive, closing, sync_spawn, call_soon)
+
+
 def _tune_gc() -> None:
     """Move start-up objects out of the collector's sight and collect the young less often.
 
@@ -125,15 +157,22 @@ async def _serve(
     if threads is not None:
         loop.set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="http"))
     stop = asyncio.Event()
+    draining = asyncio.Event()
 
     def on_signal(signum: signal.Signals) -> None:
+        if limits.drain > 0 and not draining.is_set():
+            _LOG.info("draining", extra={"signal": signum.name, "seconds": limits.drain})
+            draining.set()
+            loop.call_later(limits.drain, stop.set)
+            return
         _LOG.info("stopping", extra={"signal": signum.name})
         stop.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     sockets = Sockets([sock], [], []) if tls is not None else Sockets([], [sock], [])
-    await worker_serve(app, _config(tls, limits), sockets=sockets, shutdown_trigger=stop.wait)
+    served = _ClosingWhileDraining(app, draining)
+    await worker_serve(served, _config(tls, limits), sockets=sockets, shutdown_trigger=stop.wait)
 
 
 def serve(

@@ -55,6 +55,14 @@ def _serve_parser() -> argparse.ArgumentParser:
         "without it the documented defaults apply",
     )
     parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="after SIGTERM keep serving for S seconds, each answer closing its connection, "
+        "then stop (default 0; in Kubernetes, a few seconds: see docs/deploy.md)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -66,8 +74,8 @@ def _serve_parser() -> argparse.ArgumentParser:
 def serve_main(argv: list[str]) -> int:
     """Parse the serve flags, check the inputs, then run the server."""
     args = _serve_parser().parse_args(argv)
-    if not 1 <= args.port <= 65535:
-        print("sev-webhook: --port must be 1..65535", file=sys.stderr)
+    if not 1 <= args.port <= 65535 or not 0 <= args.drain_seconds <= 300:
+        print("sev-webhook: --port must be 1..65535, --drain-seconds 0..300", file=sys.stderr)
         return EXIT_USAGE
     try:
         reloader = CertificateReloader(args.tls_cert, args.tls_key)
@@ -75,6 +83,7 @@ def serve_main(argv: list[str]) -> int:
     except (TLSFilesError, ConfigError) as exc:
         print(f"sev-webhook: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from akash_snp.serving.server import Limits
     from akash_snp.webhook.jsonlog import configure_logging
     from akash_snp.webhook.server import ServerOptions, run
 
@@ -84,6 +93,7 @@ def serve_main(argv: list[str]) -> int:
         key=args.tls_key,
         port=args.port,
         bind_address=args.bind_address,
+        limits=Limits(drain=args.drain_seconds),
     )
     return run(options, source, reloader)
 
