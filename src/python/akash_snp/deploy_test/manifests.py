@@ -29,8 +29,14 @@ FAMILIES = {  # as documented in docs/deploy.md
 }
 # 1.30: the oldest release with both native sidecars and the preStop `sleep` action.
 KUBERNETES_VERSIONS = ("1.30.0", "1.36.0")
-# Kinds with no bundled schema (cert-manager CRDs): checked structurally by the tests instead.
-CRD_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
+# Kinds with no bundled schema (cert-manager and Prometheus Operator CRDs): checked
+# structurally by the tests instead (components_test.py, monitoring.py).
+CRD_KINDS = {
+    ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "Issuer"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
 
 
 def validation_errors(docs: list[Doc]) -> list[str]:
