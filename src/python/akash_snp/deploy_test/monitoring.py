@@ -48,7 +48,7 @@ def exported(registry: CollectorRegistry) -> dict[str, frozenset[str]]:
     collectors = registry._collector_to_names  # the registry's own index of its collectors
     for collector in collectors:
         labels = frozenset(getattr(collector, "_labelnames", ()))
-        for family in collector.describe():
+        for family in collector.describe():  # type: ignore[attr-defined]
             suffixes = {
                 "counter": ("_total",),
                 "gauge": ("",),
@@ -86,7 +86,11 @@ def selectors(expr: str) -> Iterator[Any]:
     return iter(found)
 
 
-def expression_errors(expr: str, where: str, jobs: dict[str, dict[str, frozenset[str]]]) -> list[str]:
+Jobs = dict[str, dict[str, frozenset[str]]]
+"""``job`` label -> series name -> label names."""
+
+
+def expression_errors(expr: str, where: str, jobs: Jobs) -> list[str]:
     """Parse ``expr``; each selector must name its ``job`` (sidecar and agent export the same
     names) and a series that job exports, and match only labels that series has."""
     for variable, value in GRAFANA_VARIABLES.items():
@@ -197,11 +201,11 @@ def scrape_errors(docs: list[Doc], sidecar_port: int) -> list[str]:
     for monitor in [d for d in docs if d["kind"] == "PodMonitor"]:
         errors += pod_monitor_errors(monitor)
         (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
-        job = [r["replacement"] for r in endpoint["relabelings"] if r.get("targetLabel") == "job"]
-        if len(job) != 1:
+        fixed = [r["replacement"] for r in endpoint["relabelings"] if r.get("targetLabel") == "job"]
+        if len(fixed) != 1:
             errors.append(f"PodMonitor/{monitor['metadata']['name']}: no fixed job label")
             continue
-        jobs[job[0]] = monitor
+        jobs[fixed[0]] = monitor
     if sorted(jobs) != sorted(metrics_by_job()):
         return [*errors, f"PodMonitor jobs {sorted(jobs)} differ from the metrics' components"]
     for job, kind, name in (
