@@ -248,3 +248,20 @@ def test_watch_refreshes(
     out = capsys.readouterr().out
     assert out.count("UTC, every 2 s") == 3
     assert out.count("3 injected pods: 1 failed, 1 unavailable, 1 verified") == 3
+
+
+def test_three_hundred_pods_in_seconds(
+    serve: Serve, make_sidecar: SidecarFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A large lease cluster: 300 injected pods among 600, two pages; prints the time taken."""
+    body = make_sidecar("verified")(None).body
+    pods = [pod(f"lease-{i % 30}", f"web-{i}", injected=i % 2 == 0) for i in range(600)]
+    sidecars = {f"lease-{i % 30}/web-{i}": (lambda _: Reply(200, body)) for i in range(600)}
+    kubeconfig = serve(FakeApiServer(pods=pods, sidecars=sidecars))
+    started = time.monotonic()
+    assert run(kubeconfig, "-A", "--json", "--quiet") == 0
+    elapsed = time.monotonic() - started
+    assert len(rows_by_pod(capsys.readouterr().out)) == 300
+    with capsys.disabled():
+        print(f"\nsev-status: 300 injected pods of 600 in {elapsed:.2f} s")
+    assert elapsed < 30
