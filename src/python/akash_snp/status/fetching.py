@@ -28,17 +28,14 @@ from akash_snp.cli.url_command import (
     parse_answer,
     verify_answer,
 )
+from akash_snp.sidecar.state import FAILED, PENDING, UNAVAILABLE, VERIFIED
 from akash_snp.status.kube import KubeError, get
 from akash_snp.status.listing import InjectedPod
 
 SIDECAR_PORT = 8790
 MAX_ANSWER_BYTES = 1 << 20  # a /verify answer is about 10 KB (report and three certificates)
 
-VERIFIED = "verified"
-FAILED = "failed"
-UNAVAILABLE = "unavailable"
-PENDING = "pending"
-UNREACHABLE = "unreachable"
+UNREACHABLE = "unreachable"  # no usable answer; the other statuses are the sidecar's own
 SIDECAR_STATUSES = frozenset({VERIFIED, FAILED, UNAVAILABLE, PENDING})
 
 

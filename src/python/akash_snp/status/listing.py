@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import quote
 
 from akash_snp.status.kube import KubeError, get
+from akash_snp.webhook.patch import STATUS_ANNOTATION as ANNOTATION
+from akash_snp.webhook.patch import STATUS_INJECTED as INJECTED
+from akash_snp.webhook.sidecar import SIDECAR_NAME as SIDECAR
 
-ANNOTATION = "sev-attestation/status"
-INJECTED = "injected"
-SIDECAR = "sev-attestation"
 PAGE_SIZE = 500
 MAX_PAGE_BYTES = 64 << 20
 # waiting reasons of a container that is still being set up (not a failure yet)
