@@ -196,7 +196,7 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert selector_matches(pdb["spec"]["selector"], spec_labels(deployment))
-    _check_network_policy(one(docs, "NetworkPolicy"), deployment, port)
+    _check_network_policy(one(docs, "NetworkPolicy", "sev-webhook"), deployment, port)
     return deployment
 
 
@@ -345,7 +345,7 @@ def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
     assert init["securityContext"]["allowPrivilegeEscalation"] is False
     assert not find(docs, "Secret")
     assert not find(docs, "Certificate")
-    assert one(docs, "NetworkPolicy")["spec"]["egress"] == [API_SERVER_EGRESS]
+    assert one(docs, "NetworkPolicy", "sev-webhook")["spec"]["egress"] == [API_SERVER_EGRESS]
 
 
 def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect) -> None:
@@ -358,7 +358,7 @@ def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect)
         assert all("caBundle" not in h["clientConfig"] for h in mwc["webhooks"])
         return
     assert "initContainers" not in spec
-    assert one(docs, "NetworkPolicy")["spec"]["egress"] == []
+    assert one(docs, "NetworkPolicy", "sev-webhook")["spec"]["egress"] == []
     secret_name = tls_volume["secret"]["secretName"]
     if expect.tls == "cert-manager":
         assert not find(docs, "Secret")

@@ -15,7 +15,7 @@ import promql_parser
 from prometheus_client import CollectorRegistry
 
 from akash_snp.agent.metrics import AgentMetrics
-from akash_snp.deploy_test.manifests import Doc, one, selector_matches, spec_labels
+from akash_snp.deploy_test.manifests import Doc, find, one, selector_matches, spec_labels
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.webhook.metrics import Metrics as WebhookMetrics
 from akash_snp.webhook.sidecar import SIDECAR_NAME
@@ -224,6 +224,7 @@ def scrape_errors(docs: list[Doc], sidecar_port: int) -> list[str]:
         }
         if monitor["spec"]["podMetricsEndpoints"][0].get("port") not in ports:
             errors.append(f"{job}: scrapes a port the {kind} does not have")
+    errors += _prometheus_policy_errors(docs, jobs["sev-webhook"])
     sidecars = jobs["sev-attestation-sidecar"]
     if sidecars["spec"].get("namespaceSelector") != {"any": True}:
         errors.append("the sidecar PodMonitor must look in every namespace")
@@ -241,4 +242,32 @@ def scrape_errors(docs: list[Doc], sidecar_port: int) -> list[str]:
     }
     if keeps != expected:
         errors.append(f"the sidecar PodMonitor keeps {keeps}, expected {expected}")
+    return errors
+
+
+def _prometheus_policy_errors(docs: list[Doc], monitor: Doc) -> list[str]:
+    """Prometheus may reach the webhook's metrics port, named by an immutable namespace name and
+    a pod label, never by a selector a tenant pod could match; egress is left alone."""
+    webhook = one(docs, "Deployment", "sev-webhook")
+    (container,) = webhook["spec"]["template"]["spec"]["containers"]
+    port_name = monitor["spec"]["podMetricsEndpoints"][0]["port"]
+    number = next(p["containerPort"] for p in container["ports"] if p["name"] == port_name)
+    policies = [
+        p for p in find(docs, "NetworkPolicy")
+        if p["metadata"]["name"] != "sev-webhook"
+        and selector_matches(p["spec"]["podSelector"], spec_labels(webhook))
+    ]
+    if len(policies) != 1:
+        return [f"expected one NetworkPolicy admitting Prometheus, found {len(policies)}"]
+    spec = policies[0]["spec"]
+    errors = [] if spec["policyTypes"] == ["Ingress"] else ["the Prometheus policy touches egress"]
+    for rule in spec["ingress"]:
+        if [p["port"] for p in rule["ports"]] != [number]:
+            errors.append(f"the Prometheus policy opens {rule['ports']}, not {number}")
+        for peer in rule.get("from") or [{}]:
+            names = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            if set(peer) != {"namespaceSelector", "podSelector"} or set(names) != {
+                "kubernetes.io/metadata.name"
+            }:
+                errors.append(f"the Prometheus policy admits {peer}: tenant pods could match")
     return errors

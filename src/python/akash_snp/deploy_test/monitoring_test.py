@@ -136,3 +136,11 @@ def test_sev_status_rbac_is_minimal(
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sev-status",
                                     "namespace": account["metadata"]["namespace"]}]
     assert account["automountServiceAccountToken"] is False
+
+
+def test_the_prometheus_policy_may_not_admit_tenant_pods(monitored: list[Doc]) -> None:
+    docs = copy.deepcopy(monitored)
+    policy = one(docs, "NetworkPolicy", "sev-webhook-prometheus")
+    assert scrape_errors(docs, sidecar_port=8790) == []
+    policy["spec"]["ingress"][0]["from"] = [{"namespaceSelector": {}}]
+    assert any("tenant pods could match" in e for e in scrape_errors(docs, sidecar_port=8790))

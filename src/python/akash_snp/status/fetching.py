@@ -102,7 +102,8 @@ def check_pod(api: Any, pod: InjectedPod, settings: FetchSettings) -> PodStatus:
         answer = get(api, proxy_path(pod), query, settings.timeout, settings.max_bytes)
         # an API server that cannot reach the pod answers 502/503 with a Status `message`,
         # which parse_answer reports like any other non-200 answer
-        parsed = parse_answer(target, answer.status, answer.headers, answer.body)
+        retry_after = answer.headers.get("Retry-After")
+        parsed = parse_answer(target, answer.status, retry_after, answer.body)
     except (KubeError, UrlError) as error:
         return replace(row, reason=str(error))
     if settings.fresh is None or nonce is None:
