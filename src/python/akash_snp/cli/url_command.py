@@ -111,17 +111,24 @@ def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
         answer = get(url, params, deadline=timeout, limit=MAX_ANSWER_BYTES)
     except DownloadError as error:
         raise UrlError(str(error)) from error
-    if answer.status == 429:
-        wait = answer.retry_after or "a few"
+    return parse_answer(url, answer.status, answer.retry_after, answer.body)
+
+
+def parse_answer(url: str, status: int, retry_after: str | None, content: bytes) -> SidecarAnswer:
+    """Turn one HTTP answer of /verify into a ``SidecarAnswer``, whatever carried it (a direct
+    GET here, the API server's pod proxy in ``sev-status``); ``UrlError`` when unusable."""
+    if status == 429:
+        wait = retry_after or "a few"
         raise UrlError(f"the sidecar is rate-limiting fresh reports; retry in {wait} s")
-    body = _json(answer.body, url, answer.status)
-    if answer.status != 200 or not isinstance(body, dict):
-        detail = body.get("error") if isinstance(body, dict) else None
-        raise UrlError(f"{url} answered HTTP {answer.status}: {str(detail or body)[:200]}")
-    status = str(body.get("attestation_status"))
+    body = _json(content, url, status)
+    if status != 200 or not isinstance(body, dict):
+        # the sidecar's errors carry `error`, the API server's (a v1 Status) `message`
+        detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
+        raise UrlError(f"{url} answered HTTP {status}: {str(detail or body)[:200]}")
+    said = str(body.get("attestation_status"))
     encoded = body.get("attestation_report")
     if not encoded:
-        return SidecarAnswer(b"", [], status, body)
+        return SidecarAnswer(b"", [], said, body)
     try:
         report = base64.b64decode(encoded, validate=True)
         certificates = [
@@ -131,7 +138,7 @@ def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
         ]
     except (binascii.Error, TypeError) as error:
         raise UrlError(f"the answer carries invalid base64: {error}") from error
-    return SidecarAnswer(report, certificates, status, body)
+    return SidecarAnswer(report, certificates, said, body)
 
 
 def nonce_check(verdict: Verdict, nonce: bytes) -> Check:

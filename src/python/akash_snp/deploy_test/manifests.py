@@ -29,8 +29,14 @@ FAMILIES = {  # as documented in docs/deploy.md
 }
 # Native sidecars need 1.29; the oldest and newest schemas the validator has that we claim.
 KUBERNETES_VERSIONS = ("1.30.0", "1.36.0")
-# Kinds with no bundled schema (cert-manager CRDs): checked structurally by the tests instead.
-CRD_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
+# Kinds with no bundled schema (cert-manager and Prometheus Operator CRDs): checked
+# structurally by the tests instead (components_test.py, monitoring.py).
+CRD_KINDS = {
+    ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "Issuer"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
 
 
 def validation_errors(docs: list[Doc]) -> list[str]:
@@ -192,7 +198,7 @@ def _check_webhook_deployment(docs: list[Doc], namespace: str) -> Doc:
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert selector_matches(pdb["spec"]["selector"], spec_labels(deployment))
-    _check_network_policy(one(docs, "NetworkPolicy"), deployment, port)
+    _check_network_policy(one(docs, "NetworkPolicy", "sev-webhook"), deployment, port)
     return deployment
 
 
@@ -341,7 +347,7 @@ def _check_bootstrap(docs: list[Doc], deployment: Doc, tls_volume: Doc) -> None:
     assert init["securityContext"]["allowPrivilegeEscalation"] is False
     assert not find(docs, "Secret")
     assert not find(docs, "Certificate")
-    assert one(docs, "NetworkPolicy")["spec"]["egress"] == [API_SERVER_EGRESS]
+    assert one(docs, "NetworkPolicy", "sev-webhook")["spec"]["egress"] == [API_SERVER_EGRESS]
 
 
 def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect) -> None:
@@ -354,7 +360,7 @@ def _check_tls(docs: list[Doc], deployment: Doc, namespace: str, expect: Expect)
         assert all("caBundle" not in h["clientConfig"] for h in mwc["webhooks"])
         return
     assert "initContainers" not in spec
-    assert one(docs, "NetworkPolicy")["spec"]["egress"] == []
+    assert one(docs, "NetworkPolicy", "sev-webhook")["spec"]["egress"] == []
     secret_name = tls_volume["secret"]["secretName"]
     if expect.tls == "cert-manager":
         assert not find(docs, "Secret")
