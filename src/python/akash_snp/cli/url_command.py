@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
@@ -90,7 +88,12 @@ def verify_url_target(url: str) -> str:
 
 
 def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
-    """GET /verify (with ``nonce`` when given) and pull out the report and certificates."""
+    """GET /verify (with ``nonce`` when given) and pull out the report and certificates.
+
+    ``requests`` is imported here, not at module level: ``snp-verify report`` registers this
+    subcommand too, and must not pay for loading an HTTP stack it never uses."""
+    import requests
+
     params = {"nonce": nonce.hex()} if nonce is not None else {}
     try:
         response = requests.get(url, params=params, timeout=timeout)
