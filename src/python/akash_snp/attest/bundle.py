@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from dataclasses import dataclass
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from akash_snp.attest import chain
 from akash_snp.attest.certs import AmdCertificate, CertRole, load_certificates
 from akash_snp.attest.constants import Product
 from akash_snp.attest.errors import ChainError
 from akash_snp.attest.kds import KeyKind
+
+if TYPE_CHECKING:  # for annotations only; the class moved in 3.11 (the CLI supports 3.10)
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 MANIFEST = "manifest.json"
 KINDS: tuple[KeyKind, ...] = ("vcek", "vlek")
