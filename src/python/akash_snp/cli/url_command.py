@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
+from akash_snp.cli.help_format import HelpFormatter
 from akash_snp.cli.policy_flags import (
     CliInputError,
     VerificationOptions,
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "report and certificates locally, and check that REPORT_DATA commits to the nonce. "
         "The sidecar's own status is shown but never trusted. Exit 0: genuine, policy "
         "satisfied and nonce bound; 1: rejected; 2: unusable answer or environment.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("url", help="the sidecar's /verify URL (or its base URL)")
     fresh = parser.add_mutually_exclusive_group()
