@@ -111,7 +111,8 @@ def _packaged_dir() -> Traversable | Path:
     beside = Path(__file__).with_name("amd_bundle")
     if beside.is_dir():
         return beside
-    
+    from importlib.resources import files
+
     return files("akash_snp.attest") / "amd_bundle"
 
 
