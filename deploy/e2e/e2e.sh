@@ -59,7 +59,8 @@ cleanup() {
 trap cleanup EXIT
 
 for archive in "$dist/images/sev-webhook.tar" "$dist/images/sev-attestation.tar" \
-  "$dist/images/digests.json" "$dist/pin-digests.pex"; do
+  "$dist/images/digests.json" "$dist/pin-digests.pex" "$dist/sev-status.pex" \
+  "$dist/e2e/fake-kds.pex"; do
   [[ -f "$archive" ]] || fail "$archive is missing: run ./pants package :: first"
 done
 
@@ -153,6 +154,10 @@ k -n "$lease" wait --for=condition=Ready pod/opted-out --timeout=60s >/dev/null 
 inits="$(k -n "$lease" get pod opted-out -o jsonpath='{.spec.initContainers[*].name}')"
 [[ -z "$inits" ]] || fail "opted-out pod got init containers: $inits"
 record "opt-out: annotated pod admitted without a sidecar"
+
+# --- section 9: the provider's view of every injected pod (deploy/e2e/status-check.sh) --------
+. deploy/e2e/status-check.sh
+status_check
 
 rss="$(ps -eo rss=,args= | awk '/\/app\/bin\/sev-attestation / && !/sev-attestation agent / {print $1}' | sort -n | tail -n1)"
 record "sidecar RSS (largest): $((rss / 1024)) MiB"

@@ -9,7 +9,7 @@ KDS client)::
         certificates=[blob, ...],     # PEM/DER certificates, PEM bundles, ext-report cert tables
         crls=[crl_der, ...],          # optional CRLs (DER or PEM); checked when issued by the ARK
         policy=Policy(),              # acceptability (policy.py); safe defaults
-        at=datetime.now(UTC),         # verification time (timezone-aware)
+        at=datetime.now(timezone.utc),  # verification time (timezone-aware)
         kds=KdsClient(...) or None,   # fetches missing VCEK/ASK/ARK/CRL; None = use inputs only
         extra_roots=[x509_cert],      # extra trusted ARKs (emulated PKI only); AMD's are pinned
         product=None,                 # for v2 reports without a certificate saying the product

@@ -7,7 +7,6 @@ bundles and extended-report certificate tables. No signature checks here (see ch
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from enum import Enum
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from akash_snp.attest import certtable
@@ -73,7 +72,6 @@ class AmdCertificate:
     """
 
     cert: x509.Certificate
-    der: bytes
     sha256: bytes
     role: CertRole
     product: Product
@@ -86,6 +84,15 @@ class AmdCertificate:
     signature_oid: str
     signature_hash: str | None
     subject_cn: str
+
+    @property
+    def der(self) -> bytes:
+        """The DER encoding, made on demand: ``public_bytes`` loads cryptography's serialization
+        package (SSH and PKCS#12 code, ~10 ms of every CLI start-up), which verification never
+        needs (``sha256`` is the certificate's own fingerprint)."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return self.cert.public_bytes(Encoding.DER)
 
     def describe(self) -> str:
         return f"{self.role.value} {self.subject_cn} (sha256 {self.sha256.hex()[:16]}...)"
@@ -225,11 +232,9 @@ def from_x509(cert: x509.Certificate) -> AmdCertificate:
                 f"{role.value} productName {extensions.product_name!r} contradicts its issuer "
                 f"({product.value})"
             )
-        der = cert.public_bytes(Encoding.DER)
         return AmdCertificate(
             cert=cert,
-            der=der,
-            sha256=hashlib.sha256(der).digest(),
+            sha256=cert.fingerprint(hashes.SHA256()),
             role=role,
             product=product,
             public_key=key,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,7 @@ def test_der_pem_and_cert_table_give_the_same_certificates(
 def _self_signed(common_name: str) -> bytes:
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -154,7 +154,7 @@ def test_product_name_must_match_the_issuer(emulated_genoa_pki: EmulatedAmd) -> 
         "SEV-Genoa",
         pki.ask_key,
         extensions,
-        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2025, 1, 1, tzinfo=timezone.utc),
         timedelta(days=1),
     )
     with pytest.raises(CertificateError, match="contradicts its issuer"):

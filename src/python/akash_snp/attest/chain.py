@@ -9,14 +9,12 @@ a warm verifier does no RSA work.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import Certificate
 from cryptography.x509.oid import SignatureAlgorithmOID
 
@@ -89,7 +87,7 @@ def root_fingerprints(extra_roots: Iterable[Certificate]) -> frozenset[bytes]:
         if digest is None:
             if len(_root_digests) >= _CACHE_LIMIT:
                 _root_digests.clear()
-            digest = hashlib.sha256(root.public_bytes(Encoding.DER)).digest()
+            digest = root.fingerprint(hashes.SHA256())
             _root_digests[root] = digest
         digests.append(digest)
     return frozenset(digests)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -35,7 +35,7 @@ def test_pem_crl_loads(emulated_genoa_pki: EmulatedAmd) -> None:
 
     der = emulated_genoa_pki.crl_der()
     pem = load_crl(der).public_bytes(Encoding.PEM)
-    assert load_crl(pem).last_update_utc == datetime(2025, 1, 1, tzinfo=UTC)
+    assert load_crl(pem).last_update_utc == datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 def test_garbage_is_a_crl_error() -> None:

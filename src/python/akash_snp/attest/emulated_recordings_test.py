@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from akash_snp.attest.verify import verify_attestation
 from akash_snp.testing.firmware import DEFAULT_TCB, sign, unsigned_report
 from akash_snp.testing.pki import EmulatedAmd
 
-AT = datetime(2025, 6, 1, tzinfo=UTC)
+AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,7 @@ def test_expired_and_not_yet_valid(
     late = verify_attestation(
         signed.report,
         certificates=[signed.cert_table],
-        at=datetime(2026, 6, 1, tzinfo=UTC),
+        at=datetime(2026, 6, 1, tzinfo=timezone.utc),
         extra_roots=emulated_roots,
     )
     assert late.first_failure is not None
@@ -208,7 +208,7 @@ def test_expired_and_not_yet_valid(
     early = verify_attestation(
         signed.report,
         certificates=[signed.cert_table],
-        at=datetime(2019, 1, 1, tzinfo=UTC),
+        at=datetime(2019, 1, 1, tzinfo=timezone.utc),
         extra_roots=emulated_roots,
     )
     assert "not valid before" in early.check("ark_validity").detail

@@ -16,12 +16,10 @@ import os
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -124,7 +122,7 @@ class KdsClient:
         if self.settings.offline:
             return body
         next_update = x509.load_der_x509_crl(body).next_update_utc
-        if next_update is not None and next_update < (now or datetime.now(UTC)):
+        if next_update is not None and next_update < (now or datetime.now(timezone.utc)):
             self.forget(path)
             body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
         return body
@@ -195,6 +193,11 @@ class KdsClient:
         return body
 
     def _fetch(self, path: str, what: str) -> bytes:
+        # The HTTP stack is loaded on the first network request only: an offline verification
+        # (the CLI's common case) never pays for it.
+        import urllib.error
+        import urllib.request
+
         settings = self.settings
         url = self.url(path)
         end = self._clock() + settings.deadline

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from akash_snp.attest.verify import verify_attestation
 from akash_snp.testing.fake_kds import FakeKds
 from akash_snp.testing.pki import EmulatedAmd
 
-AT = datetime(2025, 6, 1, tzinfo=UTC)
+AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 GENOA_TCB = TcbVersion(bootloader=10, tee=0, snp=23, microcode=84)
 
 

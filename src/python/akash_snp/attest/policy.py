@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from akash_snp.attest.constants import TCB_LAYOUT, Product, parse_product
 from akash_snp.attest.errors import AttestError, PolicyError
 from akash_snp.attest.report import BuildVersion, Report
@@ -166,7 +164,11 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
 
 
 def load_policy(text: str | bytes) -> Policy:
-    """Parse a policy document in YAML or JSON (JSON is valid YAML)."""
+    """Parse a policy document in YAML or JSON (JSON is valid YAML).
+
+    PyYAML is imported only here: verifying without a policy file must not load it."""
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def test_vlek_case_is_rejected_as_expired_now(
 ) -> None:
     (case,) = (c for c in snp_real_manifest["cases"] if c["signing_key"] == "VLEK")
     report, certs, _ = _case_inputs(case, snp_real_dir)
-    verdict = verify_attestation(report, certificates=certs, at=datetime.now(UTC))
+    verdict = verify_attestation(report, certificates=certs, at=datetime.now(timezone.utc))
     assert not verdict.genuine
     failure = verdict.first_failure
     assert failure is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import pytest
 from cryptography import x509
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from akash_snp.attest.constants import Product
 from akash_snp.testing.pki import EmulatedAmd, SignedReport
 
-AT = datetime(2025, 6, 1, tzinfo=UTC)
+AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 PROPERTY = settings(max_examples=200, deadline=None)
 
 

@@ -11,6 +11,7 @@ import sys
 from types import ModuleType
 
 from akash_snp.cli import report_command, url_command
+from akash_snp.cli.help_format import HelpFormatter
 
 SUBCOMMANDS: tuple[ModuleType, ...] = (report_command, url_command)
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="snp-verify",
         description="Verify AMD SEV-SNP attestation reports (exit 0 genuine, 1 rejected, "
         "2 unusable input).",
+        formatter_class=HelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:

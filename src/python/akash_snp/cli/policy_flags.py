@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography import x509
@@ -112,12 +112,12 @@ def read_file(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
 
 def _parse_time(text: str | None) -> datetime:
     if text is None:
-        return datetime.now(UTC)
+        return datetime.now(timezone.utc)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         raise CliInputError(f"--at {text!r} is not an ISO 8601 time") from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _roots(paths: list[Path]) -> tuple[x509.Certificate, ...]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from akash_snp.attest.constants import REPORT_SIZE
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.verify import verify_attestation
+from akash_snp.cli.help_format import HelpFormatter
 from akash_snp.cli.output import EXIT_UNUSABLE, print_verdict
 from akash_snp.cli.policy_flags import (
     CliInputError,
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Verify a raw SEV-SNP attestation report against AMD's certificate chain "
         "and a policy. Certificates may be PEM/DER files, PEM bundles or extended-report "
         "certificate tables; missing ones are fetched from AMD KDS unless --offline.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--report",

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
-from akash_snp.cli.download import DownloadError, get
+from akash_snp.cli.help_format import HelpFormatter
 from akash_snp.cli.policy_flags import (
     CliInputError,
     VerificationOptions,
@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "report and certificates locally, and check that REPORT_DATA commits to the nonce. "
         "The sidecar's own status is shown but never trusted. Exit 0: genuine, policy "
         "satisfied and nonce bound; 1: rejected; 2: unusable answer or environment.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("url", help="the sidecar's /verify URL (or its base URL)")
     fresh = parser.add_mutually_exclusive_group()
@@ -105,7 +106,13 @@ def _json(answer_body: bytes, url: str, status: int) -> object:
 
 
 def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
-    """GET /verify (with ``nonce`` when given) and pull out the report and certificates."""
+    """GET /verify (with ``nonce`` when given) and pull out the report and certificates.
+
+    The bounded download (and with it ``requests``) is imported here, not at module level:
+    ``snp-verify report`` registers this subcommand too, and must not pay for loading an HTTP
+    stack it never uses."""
+    from akash_snp.cli.download import DownloadError, get
+
     params = {"nonce": nonce.hex()} if nonce is not None else {}
     try:
         answer = get(url, params, deadline=timeout, limit=MAX_ANSWER_BYTES)

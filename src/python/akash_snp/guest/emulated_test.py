@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from akash_snp.attest.verify import verify_attestation
 from akash_snp.guest.emulated import EMULATED_MEASUREMENT, EmulatedProvider
 from akash_snp.guest.select import ProviderConfig, open_provider
 
-AT = datetime(2026, 6, 1, tzinfo=UTC)
+AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
 DATA = bytes(range(64))
 
 

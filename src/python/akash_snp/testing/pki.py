@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography import x509
@@ -62,7 +62,7 @@ from akash_snp.testing.firmware import DEFAULT_POLICY, DEFAULT_TCB, sign, unsign
 from akash_snp.testing.pss import sign_pss_sha384
 
 EMULATED_MARKER = "akash-snp EMULATED AMD PKI - not AMD"
-EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 DEFAULT_SEED = b"akash-snp emulated amd v1"
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=AMD_PSS_SALT_LENGTH)
 _P384_ORDER = int(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from akash_snp.attest.verify import verify_attestation
 from akash_snp.testing.pki import EmulatedAmd, is_emulated
 from akash_snp.testing.pss import sign_pss_sha384
 
-AT = datetime(2025, 6, 1, tzinfo=UTC)
+AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 
 def test_load_or_create_creates_then_reloads_the_same_pki(tmp_path: Path) -> None:
