@@ -1,4 +1,5 @@
-"""The sidecar's client of the node attestation agent (``sev-attestation agent``): a report
+"""Clients of the node attestation agent (``sev-attestation agent``): ``AgentHttp``, the bounded
+GET that the agent-mode sidecar relays through (``sidecar.relay``), and ``AgentSource``, a report
 source that sends the verifier's NONCE, never REPORT_DATA, to ``GET <agent>/v1/report``.
 
 The agent runs on the pod's node (``http://$(HOST_IP):8791``), so this client is bounded in every
@@ -62,66 +63,26 @@ def parse_agent_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 80, parts.path.rstrip("/")
 
 
-class AgentSource:
-    """``ReportSource`` backed by the node agent; a per-pod token bucket keeps one tenant's
-    /verify?nonce calls from spending the whole node's firmware budget."""
-
-    name = "agent"
+class AgentHttp:
+    """Bounded GETs to the node agent, shared by every client of it (``AgentSource``, the
+    sidecar's relay): the agent is another process on the node, so neither a hung nor a
+    misbehaving one may hold a tenant's request for long or fill the sidecar's memory."""
 
     def __init__(
-        self,
-        settings: AgentSettings,
-        bucket: TokenBucket,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        self, settings: AgentSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._settings = settings
         self._host, self._port, self._prefix = parse_agent_url(settings.url)
-        self._bucket = bucket
-        self._lock = threading.Lock()
-        self._sleep = sleep
         self._clock = clock
 
-    def nonce_report(self, nonce: bytes, wait: bool) -> GuestReport:
-        waited = 0.0
-        while True:
-            try:
-                self._take_token()
-                return self._request(nonce)
-            except RateLimited as refused:
-                if not wait or waited + refused.retry_after > self._settings.max_wait:
-                    raise
-                self._sleep(refused.retry_after)
-                waited += refused.retry_after
+    @property
+    def url(self) -> str:
+        return self._settings.url
 
-    def periodic_report(self, stamp: str, wait: bool) -> tuple[GuestReport, str]:
-        """The agent accepts nonces only, so the periodic report commits to a fresh random one."""
-        nonce = secrets.token_bytes(32)
-        got = self.nonce_report(nonce, wait)
-        return got, f"periodic: random nonce {nonce.hex()}; {NONCE_BINDING}"
-
-    def _take_token(self) -> None:
-        with self._lock:
-            delay = self._bucket.take()
-        if delay > 0:
-            raise RateLimited(delay)
-
-    def _request(self, nonce: bytes) -> GuestReport:
-        status, headers, body = self._get(f"{self._prefix}/v1/report?nonce={nonce.hex()}")
-        if status == 200:
-            return self._report(body)
-        reason = _error_text(body)
-        if status == 503:
-            raise ProviderUnavailable(f"node attestation agent at {self._settings.url}: {reason}")
-        if status == 429:
-            raise RateLimited(_retry_after(headers.get("retry-after", "")))
-        raise GuestError(
-            f"node attestation agent at {self._settings.url} answered HTTP {status}: {reason}"
-        )
-
-    def _get(self, target: str) -> tuple[int, dict[str, str], bytes]:
-        """One bounded GET: (status, lower-cased headers, body)."""
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """One bounded GET of ``path`` below the agent's URL: (status, lower-cased headers,
+        body). No agent listening -> ``ProviderUnavailable``; a timeout, an oversized or broken
+        answer -> ``GuestError``; any HTTP status is returned."""
         settings = self._settings
         end = self._clock() + settings.deadline
         where = f"node attestation agent at {settings.url}"
@@ -137,7 +98,7 @@ class AgentSource:
             assert sock is not None
             try:
                 sock.settimeout(max(0.001, min(settings.read_timeout, end - self._clock())))
-                connection.request("GET", target, headers={"Accept": "application/json"})
+                connection.request("GET", self._prefix + path, headers={"Accept": "application/json"})
                 response = connection.getresponse()
                 headers = {k.lower(): v for k, v in response.getheaders()}
                 declared = int(headers.get("content-length", "0") or 0)
@@ -167,6 +128,64 @@ class AgentSource:
         finally:
             connection.close()
 
+
+class AgentSource:
+    """``ReportSource`` backed by the node agent; a per-pod token bucket keeps one tenant's
+    /verify?nonce calls from spending the whole node's firmware budget."""
+
+    name = "agent"
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        bucket: TokenBucket,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._http = AgentHttp(settings, clock=clock)
+        self._bucket = bucket
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def nonce_report(self, nonce: bytes, wait: bool) -> GuestReport:
+        waited = 0.0
+        while True:
+            try:
+                self._take_token()
+                return self._request(nonce)
+            except RateLimited as refused:
+                if not wait or waited + refused.retry_after > self._settings.max_wait:
+                    raise
+                self._sleep(refused.retry_after)
+                waited += refused.retry_after
+
+    def periodic_report(self, stamp: str, wait: bool) -> tuple[GuestReport, str]:
+        """The agent accepts nonces only, so the periodic report commits to a fresh random one."""
+        nonce = secrets.token_bytes(32)
+        got = self.nonce_report(nonce, wait)
+        return got, f"periodic: random nonce {nonce.hex()}; {NONCE_BINDING}"
+
+    def _take_token(self) -> None:
+        with self._lock:
+            delay = self._bucket.take()
+        if delay > 0:
+            raise RateLimited(delay)
+
+    def _request(self, nonce: bytes) -> GuestReport:
+        status, headers, body = self._http.get(f"/v1/report?nonce={nonce.hex()}")
+        if status == 200:
+            return self._report(body)
+        reason = error_text(body)
+        if status == 503:
+            raise ProviderUnavailable(f"node attestation agent at {self._settings.url}: {reason}")
+        if status == 429:
+            raise RateLimited(retry_after(headers.get("retry-after", "")))
+        raise GuestError(
+            f"node attestation agent at {self._settings.url} answered HTTP {status}: {reason}"
+        )
+
     def _report(self, body: bytes) -> GuestReport:
         where = f"node attestation agent at {self._settings.url}"
         try:
@@ -191,7 +210,7 @@ def _connect_problem(error: OSError) -> str:
     return _UNREACHABLE.get(error.errno or 0, error.strerror or repr(error))
 
 
-def _error_text(body: bytes) -> str:
+def error_text(body: bytes) -> str:
     """The agent's JSON ``error`` on one line, or a short excerpt of whatever came back."""
     try:
         answer = json.loads(body)
@@ -201,7 +220,7 @@ def _error_text(body: bytes) -> str:
     return " ".join(text.split())[:300]
 
 
-def _retry_after(value: str) -> float:
+def retry_after(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:

@@ -1,24 +1,22 @@
 """The sidecar's Flask application: /verify, /verify?nonce=, /healthz, /readyz, /metrics.
 
-Handlers only translate HTTP to ``Attestor``/``LastResult`` calls and back; nothing here talks to
-the firmware directly.
+Handlers only translate HTTP to a ``Backend`` and back: the local one attests and verifies in this
+process (``sidecar.local``), the relay asks the node agent (``sidecar.relay``). Nothing here talks
+to the firmware or verifies, so the relay's process never imports the verifier.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex
 from akash_snp.guest.provider import RateLimited
-from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.state import LastResult
-from akash_snp.sidecar.views import attestation_json
 
 _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
 # Query parameters each endpoint understands; any other is refused, so that a misspelling
@@ -34,14 +32,31 @@ def _shown(path: str) -> str:
     return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
 
 
+class Backend(Protocol):
+    """Where /verify's answers come from."""
+
+    def periodic_body(self) -> bytes:
+        """The /verify body (JSON): the last periodic attestation."""
+        ...
+
+    def fresh_body(self, nonce: bytes) -> bytes:
+        """The /verify?nonce= body (JSON) for a fresh report bound to ``nonce``; raise
+        ``RateLimited`` to refuse with 429."""
+        ...
+
+    def attestation_status(self) -> str:
+        """The last known attestation status, for /readyz (never blocks)."""
+        ...
+
+
 def _error(status: int, message: str, **extra: Any) -> Response:
     response = jsonify({"error": message, **extra})
     response.status_code = status
     return response
 
 
-def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) -> Flask:
-    """Build the app around an attestor (fresh reports) and the periodic loop's last result."""
+def create_app(backend: Backend, metrics: SidecarMetrics) -> Flask:
+    """Build the app around a backend."""
     app = Flask("akash_snp.sidecar")
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -62,22 +77,11 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
         metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
         return response
 
-    cached: list[tuple[object, bytes]] = []  # (the last result, its /verify body)
-
-    def periodic_body() -> bytes:
-        """The /verify body of the last periodic result, encoded once per result (every 300 s)
-        instead of once per request: it is about 16 KB of JSON."""
-        result = last.get()
-        if not cached or cached[0][0] is not result:
-            body = attestation_json(result, attestor.provider_name)
-            cached[:] = [(result, app.json.dumps(body).encode() + b"\n")]
-        return cached[0][1]
-
     @app.get("/verify")
     def verify() -> Response:
         nonces = request.args.getlist("nonce")
         if not nonces:
-            return Response(periodic_body(), mimetype="application/json")
+            return Response(backend.periodic_body(), mimetype="application/json")
         if len(nonces) > 1:
             return _error(400, "give exactly one nonce parameter")
         try:
@@ -85,15 +89,13 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
         except NonceError as error:
             return _error(400, str(error))
         try:
-            result = attestor.attest_nonce(nonce)
+            body = backend.fresh_body(nonce)
         except RateLimited as refused:
             metrics.rate_limited.inc()
             response = _error(429, str(refused), retry_after_seconds=refused.retry_after)
             response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
             return response
-        body = attestation_json(result, attestor.provider_name)
-        body["nonce"] = nonce.hex()
-        return jsonify(body)
+        return Response(body, mimetype="application/json")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -103,9 +105,7 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
     def readyz() -> Response:
         # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
         # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
-        result = last.get()
-        status = result.status if result else "pending"
-        return jsonify({"status": "ready", "attestation_status": status})
+        return jsonify({"status": "ready", "attestation_status": backend.attestation_status()})
 
     @app.get("/metrics")
     def prometheus() -> Response:
