@@ -19,6 +19,7 @@ from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
+from akash_snp.sidecar.local import LocalBackend
 from akash_snp.sidecar.loop import AttestationLoop
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.outcome import Outcome
@@ -64,7 +65,7 @@ def _client(
     attestor = Attestor(LocalSource(guarded), FakeVerifier(), metrics, lambda: NOW)
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=300)
-    return create_app(attestor, last, metrics).test_client(), loop, metrics
+    return create_app(LocalBackend(attestor, last), metrics).test_client(), loop, metrics
 
 
 def test_pending_before_the_first_attestation() -> None:
