@@ -91,8 +91,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, ioctl, "
         "emulated (test PKI; its reports never pass against AMD's roots), or agent (relay the "
         "node attestation agent at --agent-url, which obtains and verifies the reports: no "
-        "device access and no verifier here; --kds-url, --kds-cache-dir, --policy, --trust-ark "
-        "and --interval are then the agent's flags)",
+        "device access and no verifier here; --kds-url, --kds-cache-dir, --policy and --trust-ark "
+        "are then the agent's flags, refused here, and --interval is unused: /verify shows the "
+        "agent's periodic attestation)",
     )
     add(
         "--agent-url",
