@@ -1,17 +1,23 @@
-"""The sidecar's Flask application: /verify, /verify?nonce=, /healthz, /readyz, /metrics.
+"""The sidecar's WSGI application: /verify, /verify?nonce=, /healthz, /readyz, /metrics.
 
 Handlers only translate HTTP to a ``Backend`` and back: the local one attests and verifies in this
 process (``sidecar.local``), the relay asks the node agent (``sidecar.relay``). Nothing here talks
 to the firmware or verifies, so the relay's process never imports the verifier.
+
+Plain WSGI rather than Flask: five GET endpoints need no framework, and Flask with Werkzeug,
+Jinja2 and Click costs every tenant pod about 8 MiB of RSS, which kept the agent-mode sidecar
+above its 40 MiB budget (``benchmarks/agent/README.md``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
-from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex
@@ -23,13 +29,14 @@ _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
 # (``?NONCE=``, ``?nonce[]=``) is not silently answered with the cached, nonce-less report.
 _PARAMETERS = {"/verify": frozenset({"nonce"})}
 _ECHOED_PATH_CHARS = 64
+_JSON = "application/json"
+_REASONS = {200: "OK", 400: "BAD REQUEST", 404: "NOT FOUND", 405: "METHOD NOT ALLOWED",
+            429: "TOO MANY REQUESTS"}  # fmt: skip
 
-
-def _shown(path: str) -> str:
-    """A request path short enough to echo in an error message."""
-    if len(path) <= _ECHOED_PATH_CHARS:
-        return path
-    return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Reply = tuple[int, bytes, str, list[tuple[str, str]]]
+"""(status, body, content type, extra headers)."""
 
 
 class Backend(Protocol):
@@ -49,39 +56,27 @@ class Backend(Protocol):
         ...
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    response = jsonify({"error": message, **extra})
-    response.status_code = status
-    return response
+def _shown(path: str) -> str:
+    """A request path short enough to echo in an error message."""
+    if len(path) <= _ECHOED_PATH_CHARS:
+        return path
+    return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
 
 
-def create_app(backend: Backend, metrics: SidecarMetrics) -> Flask:
+def _json(status: int, body: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> Reply:
+    return status, json.dumps(body).encode() + b"\n", _JSON, headers or []
+
+
+def _error(status: int, message: str, **extra: Any) -> Reply:
+    return _json(status, {"error": message, **extra})
+
+
+def create_app(backend: Backend, metrics: SidecarMetrics) -> WsgiApp:
     """Build the app around a backend."""
-    app = Flask("akash_snp.sidecar")
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    @app.before_request
-    def _start_timer() -> Response | None:
-        g.started = time.perf_counter()
-        unknown = set(request.args) - _PARAMETERS.get(request.path, frozenset())
-        if unknown:
-            names = ", ".join(sorted(repr(name[:40]) for name in unknown)[:5])
-            return _error(400, f"unknown query parameter(s): {names}")
-        return None
-
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        endpoint = request.path if request.path in _ENDPOINTS else "other"
-        if endpoint == "/verify" and "nonce" in request.args:
-            endpoint = "/verify?nonce"
-        metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
-        return response
-
-    @app.get("/verify")
-    def verify() -> Response:
-        nonces = request.args.getlist("nonce")
+    def verify(nonces: list[str]) -> Reply:
         if not nonces:
-            return Response(backend.periodic_body(), mimetype="application/json")
+            return 200, backend.periodic_body(), _JSON, []
         if len(nonces) > 1:
             return _error(400, "give exactly one nonce parameter")
         try:
@@ -89,34 +84,46 @@ def create_app(backend: Backend, metrics: SidecarMetrics) -> Flask:
         except NonceError as error:
             return _error(400, str(error))
         try:
-            body = backend.fresh_body(nonce)
+            return 200, backend.fresh_body(nonce), _JSON, []
         except RateLimited as refused:
             metrics.rate_limited.inc()
-            response = _error(429, str(refused), retry_after_seconds=refused.retry_after)
-            response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
-            return response
-        return Response(body, mimetype="application/json")
+            wait = str(max(1, math.ceil(refused.retry_after)))
+            body = {"error": str(refused), "retry_after_seconds": refused.retry_after}
+            return _json(429, body, [("Retry-After", wait)])
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return jsonify({"status": "ok"})
+    def route(method: str, path: str, query: str) -> Reply:
+        if path not in _ENDPOINTS:
+            return _error(404, f"no such endpoint: {_shown(path)}")
+        if method not in ("GET", "HEAD"):
+            return _error(405, f"method {method[:16]} not allowed on {_shown(path)}")
+        args = parse_qsl(query, keep_blank_values=True)
+        unknown = {name for name, _ in args} - _PARAMETERS.get(path, frozenset())
+        if unknown:
+            names = ", ".join(sorted(repr(name[:40]) for name in unknown)[:5])
+            return _error(400, f"unknown query parameter(s): {names}")
+        if path == "/verify":
+            return verify([value for _, value in args])
+        if path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if path == "/readyz":
+            # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
+            # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
+            return _json(200, {"status": "ready", "attestation_status": backend.attestation_status()})
+        return 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST, []
 
-    @app.get("/readyz")
-    def readyz() -> Response:
-        # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
-        # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
-        return jsonify({"status": "ready", "attestation_status": backend.attestation_status()})
-
-    @app.get("/metrics")
-    def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
-
-    @app.errorhandler(404)
-    def not_found(_: Exception) -> Response:
-        return _error(404, f"no such endpoint: {_shown(request.path)}")
-
-    @app.errorhandler(405)
-    def wrong_method(_: Exception) -> Response:
-        return _error(405, f"method {request.method[:16]} not allowed on {_shown(request.path)}")
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD", "GET")
+        # PEP 3333: PATH_INFO is bytes as latin-1; show it as the client sent it (UTF-8)
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
+        query = environ.get("QUERY_STRING", "")
+        status, body, content_type, headers = route(method, path, query)
+        endpoint = path if path in _ENDPOINTS else "other"
+        if endpoint == "/verify" and "nonce" in {n for n, _ in parse_qsl(query, True)}:
+            endpoint = "/verify?nonce"
+        metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+        start_response(f"{status} {_REASONS.get(status, 'OK')}", headers)
+        return [b"" if method == "HEAD" else body]
 
     return app
