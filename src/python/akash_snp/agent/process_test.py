@@ -112,8 +112,8 @@ def test_sidecar_relays_the_agents_verified_attestations(
 
 
 def test_the_relay_does_not_import_the_verifier() -> None:
-    """Building the agent-mode sidecar (flags, backend, app) loads no cryptography, no verifier
-    and no KDS client: that is what keeps each tenant pod's sidecar small."""
+    """Building the agent-mode sidecar (flags, backend, app) loads no cryptography, no verifier,
+    no KDS client and no Flask: that is what keeps each tenant pod's sidecar small."""
     script = """
 import sys
 from akash_snp.sidecar.app import create_app
@@ -130,7 +130,8 @@ print(" ".join(sorted(sys.modules)))
         [sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60
     ).stdout.split()
     banned = ("cryptography", "akash_snp.attest.verify", "akash_snp.attest.kds",
-              "akash_snp.sidecar.verification", "akash_snp.sidecar.local")  # fmt: skip
+              "akash_snp.sidecar.verification", "akash_snp.sidecar.local",
+              "flask", "jinja2")  # fmt: skip
     assert "akash_snp.sidecar.relay" in loaded
     assert [name for name in loaded if name.startswith(banned)] == []
 
