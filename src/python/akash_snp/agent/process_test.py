@@ -121,7 +121,8 @@ from akash_snp.sidecar.config import parse_config
 from akash_snp.sidecar.main import _service
 from akash_snp.sidecar.metrics import SidecarMetrics
 metrics = SidecarMetrics()
-backend, loop, _ = _service(parse_config(["--provider=agent", "--agent-url=http://127.0.0.1:9"]), metrics)
+config = parse_config(["--provider=agent", "--agent-url=http://127.0.0.1:9"])
+backend, loop, _ = _service(config, metrics)
 create_app(backend, metrics)
 assert loop is None
 print(" ".join(sorted(sys.modules)))

@@ -98,7 +98,8 @@ class AgentHttp:
             assert sock is not None
             try:
                 sock.settimeout(max(0.001, min(settings.read_timeout, end - self._clock())))
-                connection.request("GET", self._prefix + path, headers={"Accept": "application/json"})
+                accept = {"Accept": "application/json"}
+                connection.request("GET", self._prefix + path, headers=accept)
                 response = connection.getresponse()
                 headers = {k.lower(): v for k, v in response.getheaders()}
                 declared = int(headers.get("content-length", "0") or 0)

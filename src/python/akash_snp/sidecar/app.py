@@ -108,7 +108,8 @@ def create_app(backend: Backend, metrics: SidecarMetrics) -> WsgiApp:
         if path == "/readyz":
             # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
             # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
-            return _json(200, {"status": "ready", "attestation_status": backend.attestation_status()})
+            status = backend.attestation_status()
+            return _json(200, {"status": "ready", "attestation_status": status})
         return 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST, []
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

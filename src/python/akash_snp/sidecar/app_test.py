@@ -1,5 +1,5 @@
-"""The WSGI app through Werkzeug's test client, with a stand-in firmware and verifier (the real process
-with real verification is exercised in process_test.py)."""
+"""The WSGI app through Werkzeug's test client, with a stand-in firmware and verifier (the real
+process with real verification is exercised in process_test.py)."""
 
 from __future__ import annotations
 

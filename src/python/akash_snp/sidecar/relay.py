@@ -111,7 +111,9 @@ class RelayBackend:
             return self._own(FAILED, reason, binding, nonce)
         return str(status), body
 
-    def _own(self, status: str, detail: str, binding: str, nonce: bytes | None) -> tuple[str, bytes]:
+    def _own(
+        self, status: str, detail: str, binding: str, nonce: bytes | None
+    ) -> tuple[str, bytes]:
         """A /verify body saying why the agent's answer is missing."""
         body = attestation_json(
             Attestation(status, self._clock(), PROVIDER, detail, binding=binding), PROVIDER
