@@ -27,7 +27,7 @@ from akash_snp.sidecar.app import Backend, create_app
 from akash_snp.sidecar.config import AGENT_PROVIDER, SidecarConfig, parse_config
 from akash_snp.sidecar.loop import AttestationLoop
 from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.relay import MAX_ANSWER_BYTES, RelayBackend
+from akash_snp.sidecar.relay import RelayBackend
 from akash_snp.sidecar.timefmt import utc_now
 
 _log = logging.getLogger("akash_snp.sidecar")
@@ -42,7 +42,7 @@ def _service(
     """The backend, its periodic loop if it has one, and the provider's name for the log."""
     if config.provider == AGENT_PROVIDER:
         assert config.agent_url is not None  # parse_config insists
-        http = AgentHttp(AgentSettings(config.agent_url, max_response_bytes=MAX_ANSWER_BYTES))
+        http = AgentHttp(AgentSettings(config.agent_url))
         bucket = TokenBucket(config.rate, config.burst)
         return RelayBackend(http, bucket, metrics, utc_now), None, AGENT_PROVIDER
     from akash_snp.sidecar.local import local_service  # the verifier: local providers only

@@ -30,8 +30,6 @@ from akash_snp.sidecar.views import attestation_json
 PROVIDER = "agent"
 STATUS_TTL = 5.0
 """Seconds a relayed /v1/status is reused: the agent attests every few minutes anyway."""
-MAX_ANSWER_BYTES = 256 * 1024
-"""An attestation body is about 16 KB (report, certificates, checks)."""
 
 
 class RelayBackend:
