@@ -86,8 +86,8 @@ class RelayBackend:
         where = f"node attestation agent at {self._http.url}"
         try:
             code, headers, body = self._http.get(path)
-        except ProviderUnavailable as reason:
-            return self._own(UNAVAILABLE, f"SEV-SNP is unavailable: {reason}", binding, nonce)
+        except ProviderUnavailable as absent:
+            return self._own(UNAVAILABLE, f"SEV-SNP is unavailable: {absent}", binding, nonce)
         except GuestError as error:
             return self._own(FAILED, f"obtaining a report failed: {error}", binding, nonce)
         if code == 429:

@@ -57,9 +57,9 @@ def test_agent_failures_become_a_status_with_the_reason(
 
 
 def test_the_agents_429_is_the_relays() -> None:
-    with agent_answering(429, b'{"error": "busy"}', {"Retry-After": "7"}) as url:
-        with pytest.raises(RateLimited) as refused:
-            _relay(url).fresh_body(b"\x01")
+    busy = agent_answering(429, b'{"error": "busy"}', {"Retry-After": "7"})
+    with busy as url, pytest.raises(RateLimited) as refused:
+        _relay(url).fresh_body(b"\x01")
     assert refused.value.retry_after == 7.0
 
 
