@@ -70,7 +70,7 @@ def main() -> None:
     budget = ["--rate", "1000", "--burst", "1000"]
     with (
         SidecarProcess(emulated_agent_flags(pki, *budget), subcommand=["agent"]) as agent,
-        SidecarProcess([*sidecar_flags(agent.url, pki), *budget]) as sidecar,
+        SidecarProcess([*sidecar_flags(agent.url), *budget]) as sidecar,
         requests.Session() as session,
     ):
         _settled(session, f"{agent.url}/v1/status")

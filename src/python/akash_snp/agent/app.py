@@ -1,8 +1,12 @@
-"""The agent's Flask application: /v1/report, /kds/..., /v1/status, /healthz, /readyz, /metrics.
+"""The agent's Flask application: /v1/verify, /v1/report, /kds/..., /v1/status, /healthz,
+/readyz, /metrics.
 
-``/v1/report`` takes a nonce and nothing else: REPORT_DATA is always the documented hash of the
-nonce (``guest.nonce.report_data_for_nonce``), so no caller on the node can have the firmware
-sign REPORT_DATA of its choosing (for example, data that another protocol would accept).
+``/v1/verify`` and ``/v1/report`` take a nonce and nothing else: REPORT_DATA is always the
+documented hash of the nonce (``guest.nonce.report_data_for_nonce``), so no caller on the node can
+have the firmware sign REPORT_DATA of its choosing (for example, data that another protocol would
+accept). ``/v1/verify`` also verifies the report here, once per node, and answers with the body
+of the sidecar's ``/verify?nonce=``: the sidecars in agent mode only relay it, so no tenant pod
+pays for the verifier's memory (cryptography, the KDS client).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from akash_snp.attest.errors import KdsError, KdsRefusedError
 from akash_snp.guest.guard import GuardedProvider
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
 from akash_snp.guest.provider import GuestError, ProviderUnavailable, RateLimited
-from akash_snp.sidecar.state import LastResult
+from akash_snp.sidecar.attestor import Attestor
+from akash_snp.sidecar.state import UNAVAILABLE, LastResult
 from akash_snp.sidecar.views import attestation_json
 
 
@@ -31,32 +36,64 @@ def _error(status: int, message: str, **extra: Any) -> Response:
     return response
 
 
+def _nonce() -> bytes | Response:
+    """The request's one ``nonce`` parameter, or the 400 answer saying what is wrong."""
+    if set(request.args) != {"nonce"}:
+        return _error(400, "give exactly one parameter: nonce=<hex, 1..64 bytes>")
+    nonces = request.args.getlist("nonce")
+    if len(nonces) != 1:
+        return _error(400, "give exactly one nonce parameter")
+    try:
+        return parse_nonce_hex(nonces[0])
+    except NonceError as error:
+        return _error(400, str(error))
+
+
 def create_app(
-    provider: GuardedProvider, kds: KdsProxy, last: LastResult, metrics: AgentMetrics
+    provider: GuardedProvider,
+    kds: KdsProxy,
+    attestor: Attestor,
+    last: LastResult,
+    metrics: AgentMetrics,
 ) -> Flask:
-    """Build the app around the node's guarded provider, the KDS proxy and the node's own last
-    attestation."""
+    """Build the app around the node's guarded provider, the KDS proxy, the node's attestor
+    (over that provider) and the node's own last attestation."""
     app = Flask("akash_snp.agent")
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    def rate_limited(refused: RateLimited) -> Response:
+        metrics.rate_limited.inc()
+        response = _error(429, str(refused), retry_after_seconds=refused.retry_after)
+        response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
+        return response
+
+    @app.get("/v1/verify")
+    def verify() -> Response:
+        nonce = _nonce()
+        if isinstance(nonce, Response):
+            return nonce
+        try:
+            result = attestor.attest_nonce(nonce)
+        except RateLimited as refused:
+            return rate_limited(refused)
+        body = attestation_json(result, provider.name)
+        body["nonce"] = nonce.hex()
+        if result.status != UNAVAILABLE:
+            return jsonify(body)
+        metrics.unavailable.inc()  # as /v1/report: 503, and "error" says why
+        response = jsonify({**body, "error": result.detail})
+        response.status_code = 503
+        return response
+
     @app.get("/v1/report")
     def report() -> Response:
-        if set(request.args) != {"nonce"}:
-            return _error(400, "give exactly one parameter: nonce=<hex, 1..64 bytes>")
-        nonces = request.args.getlist("nonce")
-        if len(nonces) != 1:
-            return _error(400, "give exactly one nonce parameter")
-        try:
-            nonce = parse_nonce_hex(nonces[0])
-        except NonceError as error:
-            return _error(400, str(error))
+        nonce = _nonce()
+        if isinstance(nonce, Response):
+            return nonce
         try:
             got = provider.get_report(report_data_for_nonce(nonce), wait=False)
         except RateLimited as refused:
-            metrics.rate_limited.inc()
-            response = _error(429, str(refused), retry_after_seconds=refused.retry_after)
-            response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
-            return response
+            return rate_limited(refused)
         except ProviderUnavailable as reason:
             metrics.unavailable.inc()
             return _error(503, str(reason))

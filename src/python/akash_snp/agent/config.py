@@ -33,6 +33,7 @@ class AgentConfig:
     kds_cache_dir: Path | None
     interval: float
     trust_ark: tuple[Path, ...]
+    policy: Path | None
     threads: int
     log_level: str
 
@@ -45,8 +46,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="sev-attestation agent",
-        description="Node attestation agent: serves nonce-bound SEV-SNP reports at /v1/report "
-        "and a caching AMD KDS proxy at /kds/. "
+        description="Node attestation agent: serves verified nonce-bound SEV-SNP attestations "
+        "at /v1/verify (relayed by agent-mode sidecars), raw reports at /v1/report and a "
+        "caching AMD KDS proxy at /kds/. "
         f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT).",
     )
     add = parser.add_argument
@@ -87,7 +89,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     trust = env_value(environ, "trust-ark")
     add("--trust-ark", type=Path, action="append",
         default=[Path(p) for p in trust.split(os.pathsep)] if trust else [],
-        help="extra trusted root for the node's own attestation (emulated PKI)")  # fmt: skip
+        help="extra trusted root for the node's attestations (emulated PKI)")  # fmt: skip
+    add("--policy", type=Path, default=default("policy", None),
+        help="verification policy file (JSON/YAML, as for snp-verify) for /v1/status and "
+        "/v1/verify, hence for every agent-mode sidecar of the node")  # fmt: skip
     add("--threads", type=positive_int, default=default("threads", "16"),
         help="HTTP worker threads (a request waiting for a slow KDS holds one)")  # fmt: skip
     add("--log-level", default=default("log-level", "INFO"), type=str.upper,
@@ -120,6 +125,7 @@ def parse_agent_config(
         kds_cache_dir=args.kds_cache_dir,
         interval=args.interval,
         trust_ark=tuple(args.trust_ark),
+        policy=args.policy,
         threads=args.threads,
         log_level=args.log_level,
     )

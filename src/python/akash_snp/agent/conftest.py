@@ -34,5 +34,5 @@ def agent(emulated_pki_dir: Path) -> Iterator[SidecarProcess]:
 
 @pytest.fixture(scope="module")
 def sidecar(agent: SidecarProcess, emulated_pki_dir: Path) -> Iterator[SidecarProcess]:
-    with SidecarProcess(sidecar_flags(agent.url, emulated_pki_dir)) as process:
+    with SidecarProcess(sidecar_flags(agent.url)) as process:
         yield process

@@ -18,15 +18,12 @@ def emulated_agent_flags(pki_dir: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def sidecar_flags(agent_url: str, pki_dir: Path | None = None) -> list[str]:
-    """A sidecar as the webhook injects it in agent mode (plus the emulated root, if given)."""
-    trust = ["--trust-ark", str(pki_dir / "ark.pem")] if pki_dir else []
+def sidecar_flags(agent_url: str) -> list[str]:
+    """A sidecar as the webhook injects it in agent mode: a relay (the agent verifies)."""
     return [
         "--provider=agent",
         f"--agent-url={agent_url}",
-        f"--kds-url={agent_url}/kds",
         "--rate", "50", "--burst", "50",
-        *trust,
     ]  # fmt: skip
 
 

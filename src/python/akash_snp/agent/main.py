@@ -17,6 +17,7 @@ from akash_snp.agent.metrics import AgentMetrics
 from akash_snp.attest.constants import KDS_BASE_URL
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
+from akash_snp.attest.policy import Policy, load_policy
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import ReportProvider
 from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
@@ -65,6 +66,18 @@ def _trusted_roots(config: AgentConfig) -> list[x509.Certificate]:
     return roots
 
 
+def _policy(config: AgentConfig) -> Policy:
+    """--policy's file, or the library's defaults; an unusable file stops the agent (exit 2
+    with the reason): a DaemonSet restarting with its error is better than a node whose every
+    pod would report failures nobody configured."""
+    if config.policy is None:
+        return Policy()
+    try:
+        return load_policy(config.policy.read_bytes())
+    except (OSError, AttestError) as error:
+        raise SystemExit(f"sev-attestation agent: --policy {config.policy}: {error}") from error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the agent until SIGTERM/SIGINT; exit status 2 for unusable flags or a busy port."""
     config = parse_agent_config(argv)
@@ -86,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     proxy = KdsProxy(client, metrics)
     attestor = Attestor(
-        LocalSource(provider), LibraryVerifier(client, extra_roots=roots),
+        LocalSource(provider), LibraryVerifier(client, _policy(config), roots),
         metrics.attestation, utc_now,
     )  # fmt: skip
     last = LastResult()
@@ -103,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # every pod of the node talks to this process: the server's deadlines, not a thread per
     # connection, bound what idle or slow ones cost (akash_snp.serving)
-    serve(threaded(create_app(provider, proxy, last, metrics), MAX_BODY_BYTES), sock,
-          threads=config.threads)  # fmt: skip
+    app = create_app(provider, proxy, attestor, last, metrics)
+    serve(threaded(app, MAX_BODY_BYTES), sock, threads=config.threads)
     _log.info("stopping")
     loop.stop()
     return 0

@@ -1,9 +1,12 @@
 """The real agent process on loopback, alone and behind a real sidecar in ``--provider agent``
-mode, driven over HTTP; ``snp-verify url`` checks the sidecar's nonce-bound answer."""
+mode (a relay: the agent verifies), driven over HTTP; ``snp-verify url`` checks the sidecar's
+nonce-bound answer."""
 
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,10 +53,27 @@ def test_report_data_is_the_documented_hash_of_the_nonce(agent: SidecarProcess) 
         "nonce=" + "ab" * 65,
     ],
 )
-def test_raw_report_data_and_bad_nonces_are_refused(agent: SidecarProcess, query: str) -> None:
-    response = requests.get(f"{agent.url}/v1/report?{query}", timeout=10)
+@pytest.mark.parametrize("endpoint", ["/v1/report", "/v1/verify"])
+def test_raw_report_data_and_bad_nonces_are_refused(
+    agent: SidecarProcess, endpoint: str, query: str
+) -> None:
+    response = requests.get(f"{agent.url}{endpoint}?{query}", timeout=10)
     assert response.status_code == 400
     assert response.json()["error"]
+
+
+def test_agent_verifies_a_fresh_report_bound_to_the_nonce(agent: SidecarProcess) -> None:
+    nonce = bytes(range(24))
+    response = requests.get(f"{agent.url}/v1/verify", params={"nonce": nonce.hex()}, timeout=30)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["attestation_status"] == "verified", body["verification_output"]
+    assert body["nonce"] == nonce.hex()
+    assert body["report_data_binding"].startswith("nonce: ")
+    assert base64.b64decode(body["attestation_report"])[0x50:0x90] == report_data_for_nonce(nonce)
+    for field in ("cert_chain", "vcek_certificate", "product", "signing_key", "checks", "report",
+                  "what_this_proves", "what_this_does_not_prove"):  # fmt: skip
+        assert body[field], field
 
 
 def test_agent_attests_its_own_node(agent: SidecarProcess) -> None:
@@ -66,11 +86,15 @@ def test_agent_attests_its_own_node(agent: SidecarProcess) -> None:
     assert "sev_agent_reports_served_total" in text
 
 
-def test_sidecar_through_the_agent_verifies(sidecar: SidecarProcess) -> None:
+def test_sidecar_relays_the_agents_verified_attestations(
+    agent: SidecarProcess, sidecar: SidecarProcess
+) -> None:
+    status = _settled(f"{agent.url}/v1/status")
     body = _settled(f"{sidecar.url}/verify")
+    assert body == status  # the node's periodic attestation, relayed unchanged
     assert body["attestation_status"] == "verified", body["verification_output"]
-    assert body["provider"] == "agent/emulated"
-    assert body["report_data_binding"].startswith("periodic: random nonce ")
+    assert body["provider"] == "emulated"
+    assert body["report_data_binding"].startswith("periodic: ")
     nonce = bytes(range(32))
     fresh = requests.get(f"{sidecar.url}/verify", params={"nonce": nonce.hex()}, timeout=30)
     assert fresh.status_code == 200
@@ -79,6 +103,59 @@ def test_sidecar_through_the_agent_verifies(sidecar: SidecarProcess) -> None:
     assert answer["nonce"] == nonce.hex()
     report = base64.b64decode(answer["attestation_report"])
     assert report[0x50:0x90] == report_data_for_nonce(nonce)
+    ready = requests.get(f"{sidecar.url}/readyz", timeout=10).json()
+    assert ready == {"status": "ready", "attestation_status": "verified"}
+    text = requests.get(f"{sidecar.url}/metrics", timeout=10).text
+    assert 'sev_attestation_attestations_total{kind="nonce",outcome="verified"}' in text
+    agent_text = requests.get(f"{agent.url}/metrics", timeout=10).text
+    assert 'sev_attestation_attestations_total{kind="nonce",outcome="verified"}' in agent_text
+
+
+def test_the_relay_does_not_import_the_verifier() -> None:
+    """Building the agent-mode sidecar (flags, backend, app) loads no cryptography, no verifier,
+    no KDS client and no Flask: that is what keeps each tenant pod's sidecar small."""
+    script = """
+import sys
+from akash_snp.sidecar.app import create_app
+from akash_snp.sidecar.config import parse_config
+from akash_snp.sidecar.main import _service
+from akash_snp.sidecar.metrics import SidecarMetrics
+metrics = SidecarMetrics()
+config = parse_config(["--provider=agent", "--agent-url=http://127.0.0.1:9"])
+backend, loop, _ = _service(config, metrics)
+create_app(backend, metrics)
+assert loop is None
+print(" ".join(sorted(sys.modules)))
+"""
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    banned = ("cryptography", "akash_snp.attest.verify", "akash_snp.attest.kds",
+              "akash_snp.sidecar.verification", "akash_snp.sidecar.local",
+              "flask", "jinja2")  # fmt: skip
+    assert "akash_snp.sidecar.relay" in loaded
+    assert [name for name in loaded if name.startswith(banned)] == []
+
+
+def test_the_sidecars_own_budget_refuses_before_asking_the_agent(agent: SidecarProcess) -> None:
+    flags = [*sidecar_flags(agent.url), "--rate", "0.001", "--burst", "1"]
+    with SidecarProcess(flags) as sidecar:
+        first = requests.get(f"{sidecar.url}/verify?nonce=01", timeout=30)
+        second = requests.get(f"{sidecar.url}/verify?nonce=02", timeout=30)
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert int(second.headers["Retry-After"]) >= 1
+
+
+def test_verifier_flags_are_refused_in_agent_mode() -> None:
+    for flag in ("--kds-url=http://127.0.0.1:9/kds", "--trust-ark=ark.pem", "--policy=p.yaml"):
+        done = subprocess.run(
+            [sys.executable, "-m", "akash_snp.sidecar.main", *sidecar_flags("http://127.0.0.1:9"),
+             flag], capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert "not with --provider agent" in done.stderr
+        assert "sev-attestation agent" in done.stderr
 
 
 def test_snp_verify_url_accepts_the_nonce_bound_answer(
@@ -95,7 +172,7 @@ def test_snp_verify_url_accepts_the_nonce_bound_answer(
 def test_node_budget_exhausted_is_429_at_the_agent_and_the_sidecar(emulated_pki_dir: Path) -> None:
     flags = emulated_agent_flags(emulated_pki_dir, "--rate", "0.01", "--burst", "3")
     with SidecarProcess(flags, subcommand=["agent"]) as agent, SidecarProcess(
-        sidecar_flags(agent.url, emulated_pki_dir)
+        sidecar_flags(agent.url)
     ) as sidecar:
         codes = [
             requests.get(f"{agent.url}/v1/report?nonce=01", timeout=30).status_code
@@ -104,7 +181,7 @@ def test_node_budget_exhausted_is_429_at_the_agent_and_the_sidecar(emulated_pki_
         refused = requests.get(f"{agent.url}/v1/report?nonce=01", timeout=30)
         via_sidecar = requests.get(f"{sidecar.url}/verify?nonce=02", timeout=30)
         text = requests.get(f"{agent.url}/metrics", timeout=10).text
-    # 3 tokens for the node, shared with the agent's and the sidecar's periodic attestations.
+    # 3 tokens for the node, shared with the agent's periodic attestation; the relay has none.
     assert codes[-1] == 429
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
@@ -132,10 +209,19 @@ def test_agent_without_a_guest_interface_answers_503(tmp_path: Path) -> None:
              "--device", str(tmp_path / "no-sev-guest")]  # fmt: skip
     with SidecarProcess(flags, subcommand=["agent"]) as agent:
         direct = requests.get(f"{agent.url}/v1/report?nonce=01", timeout=10)
+        verify = requests.get(f"{agent.url}/v1/verify?nonce=01", timeout=10)
         with SidecarProcess(sidecar_flags(agent.url)) as sidecar:
             body = _settled(f"{sidecar.url}/verify")
+            fresh = requests.get(f"{sidecar.url}/verify?nonce=01", timeout=10)
     assert direct.status_code == 503
     assert "no SEV-SNP guest interface" in direct.json()["error"]
+    assert verify.status_code == 503
+    assert verify.json()["attestation_status"] == "unavailable"
+    assert "no SEV-SNP guest interface" in verify.json()["error"]
     assert body["attestation_status"] == "unavailable"
-    assert f"node attestation agent at {agent.url}" in body["verification_output"]
     assert "no SEV-SNP guest interface" in body["verification_output"]
+    assert fresh.status_code == 200
+    answer = fresh.json()
+    assert answer["attestation_status"] == "unavailable"
+    assert f"node attestation agent at {agent.url}" in answer["verification_output"]
+    assert "no SEV-SNP guest interface" in answer["verification_output"]

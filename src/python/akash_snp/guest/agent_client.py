@@ -1,37 +1,27 @@
-"""The sidecar's client of the node attestation agent (``sev-attestation agent``): a report
-source that sends the verifier's NONCE, never REPORT_DATA, to ``GET <agent>/v1/report``.
+"""The sidecar's HTTP client of the node attestation agent (``sev-attestation agent``), through
+which the agent-mode sidecar relays (``sidecar.relay``).
 
 The agent runs on the pod's node (``http://$(HOST_IP):8791``), so this client is bounded in every
-direction: a connect timeout, a read timeout, one overall deadline and a response size cap (a
-report is 1184 bytes, a certificate table a few kB). Answers map onto the provider errors the
-sidecar already turns into statuses: no agent listening, or the agent answering 503 (no guest
-interface on the node) -> ``ProviderUnavailable``; 429 -> ``RateLimited``; anything else ->
-``GuestError`` with a one-line reason that names the agent.
+direction: a connect timeout, a read timeout, one overall deadline and a response size cap (an
+attestation body is about 16 kB). Failures map onto the provider errors the sidecar already
+turns into statuses: no agent listening -> ``ProviderUnavailable``; timeouts, oversized or broken
+answers -> ``GuestError`` with a one-line reason that names the agent.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import errno
 import http.client
 import json
 import math
-import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-from akash_snp.attest.constants import REPORT_SIZE
-from akash_snp.guest.guard import TokenBucket
-from akash_snp.guest.nonce import NONCE_BINDING
-from akash_snp.guest.provider import GuestError, GuestReport, ProviderUnavailable, RateLimited
+from akash_snp.guest.provider import GuestError, ProviderUnavailable
 
-AGENT_PROVIDERS = frozenset({"configfs-tsm", "ioctl", "emulated"})
 _UNREACHABLE = {
     errno.ECONNREFUSED: "connection refused",
     errno.EHOSTUNREACH: "no route to host",
@@ -47,9 +37,8 @@ class AgentSettings:
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
     deadline: float = 15.0
-    max_response_bytes: int = 64 * 1024
-    max_wait: float = 60.0
-    """Periodic attestations wait out the agent's Retry-After up to this long in total."""
+    max_response_bytes: int = 256 * 1024
+    """An attestation body (report, certificates, checks) is about 16 kB."""
 
 
 def parse_agent_url(url: str) -> tuple[str, int, str]:
@@ -62,66 +51,25 @@ def parse_agent_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 80, parts.path.rstrip("/")
 
 
-class AgentSource:
-    """``ReportSource`` backed by the node agent; a per-pod token bucket keeps one tenant's
-    /verify?nonce calls from spending the whole node's firmware budget."""
-
-    name = "agent"
+class AgentHttp:
+    """Bounded GETs to the node agent: it is another process on the node, so neither a hung nor
+    a misbehaving one may hold a tenant's request for long or fill the sidecar's memory."""
 
     def __init__(
-        self,
-        settings: AgentSettings,
-        bucket: TokenBucket,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        self, settings: AgentSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._settings = settings
         self._host, self._port, self._prefix = parse_agent_url(settings.url)
-        self._bucket = bucket
-        self._lock = threading.Lock()
-        self._sleep = sleep
         self._clock = clock
 
-    def nonce_report(self, nonce: bytes, wait: bool) -> GuestReport:
-        waited = 0.0
-        while True:
-            try:
-                self._take_token()
-                return self._request(nonce)
-            except RateLimited as refused:
-                if not wait or waited + refused.retry_after > self._settings.max_wait:
-                    raise
-                self._sleep(refused.retry_after)
-                waited += refused.retry_after
+    @property
+    def url(self) -> str:
+        return self._settings.url
 
-    def periodic_report(self, stamp: str, wait: bool) -> tuple[GuestReport, str]:
-        """The agent accepts nonces only, so the periodic report commits to a fresh random one."""
-        nonce = secrets.token_bytes(32)
-        got = self.nonce_report(nonce, wait)
-        return got, f"periodic: random nonce {nonce.hex()}; {NONCE_BINDING}"
-
-    def _take_token(self) -> None:
-        with self._lock:
-            delay = self._bucket.take()
-        if delay > 0:
-            raise RateLimited(delay)
-
-    def _request(self, nonce: bytes) -> GuestReport:
-        status, headers, body = self._get(f"{self._prefix}/v1/report?nonce={nonce.hex()}")
-        if status == 200:
-            return self._report(body)
-        reason = _error_text(body)
-        if status == 503:
-            raise ProviderUnavailable(f"node attestation agent at {self._settings.url}: {reason}")
-        if status == 429:
-            raise RateLimited(_retry_after(headers.get("retry-after", "")))
-        raise GuestError(
-            f"node attestation agent at {self._settings.url} answered HTTP {status}: {reason}"
-        )
-
-    def _get(self, target: str) -> tuple[int, dict[str, str], bytes]:
-        """One bounded GET: (status, lower-cased headers, body)."""
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """One bounded GET of ``path`` below the agent's URL: (status, lower-cased headers,
+        body). No agent listening -> ``ProviderUnavailable``; a timeout, an oversized or broken
+        answer -> ``GuestError``; any HTTP status is returned."""
         settings = self._settings
         end = self._clock() + settings.deadline
         where = f"node attestation agent at {settings.url}"
@@ -137,7 +85,8 @@ class AgentSource:
             assert sock is not None
             try:
                 sock.settimeout(max(0.001, min(settings.read_timeout, end - self._clock())))
-                connection.request("GET", target, headers={"Accept": "application/json"})
+                accept = {"Accept": "application/json"}
+                connection.request("GET", self._prefix + path, headers=accept)
                 response = connection.getresponse()
                 headers = {k.lower(): v for k, v in response.getheaders()}
                 declared = int(headers.get("content-length", "0") or 0)
@@ -167,21 +116,6 @@ class AgentSource:
         finally:
             connection.close()
 
-    def _report(self, body: bytes) -> GuestReport:
-        where = f"node attestation agent at {self._settings.url}"
-        try:
-            answer: Any = json.loads(body)
-            report = base64.b64decode(answer["report"], validate=True)
-            table = base64.b64decode(answer.get("cert_table") or "", validate=True)
-            provider = answer["provider"]
-        except (ValueError, KeyError, TypeError, binascii.Error) as error:
-            raise GuestError(f"the {where} sent an unusable answer: {error!r}") from error
-        if len(report) != REPORT_SIZE:
-            raise GuestError(f"the {where} sent a {len(report)}-byte report, not {REPORT_SIZE}")
-        if provider not in AGENT_PROVIDERS:
-            raise GuestError(f"the {where} names an unknown provider {str(provider)[:40]!r}")
-        return GuestReport(report, table, f"agent/{provider}")
-
 
 def _connect_problem(error: OSError) -> str:
     if isinstance(error, socket.gaierror):
@@ -191,7 +125,7 @@ def _connect_problem(error: OSError) -> str:
     return _UNREACHABLE.get(error.errno or 0, error.strerror or repr(error))
 
 
-def _error_text(body: bytes) -> str:
+def error_text(body: bytes) -> str:
     """The agent's JSON ``error`` on one line, or a short excerpt of whatever came back."""
     try:
         answer = json.loads(body)
@@ -201,7 +135,7 @@ def _error_text(body: bytes) -> str:
     return " ".join(text.split())[:300]
 
 
-def _retry_after(value: str) -> float:
+def retry_after(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:

@@ -1,30 +1,59 @@
-"""The sidecar's Flask application: /verify, /verify?nonce=, /healthz, /readyz, /metrics.
+"""The sidecar's WSGI application: /verify, /verify?nonce=, /healthz, /readyz, /metrics.
 
-Handlers only translate HTTP to ``Attestor``/``LastResult`` calls and back; nothing here talks to
-the firmware directly.
+Handlers only translate HTTP to a ``Backend`` and back: the local one attests and verifies in this
+process (``sidecar.local``), the relay asks the node agent (``sidecar.relay``). Nothing here talks
+to the firmware or verifies, so the relay's process never imports the verifier.
+
+Plain WSGI rather than Flask: five GET endpoints need no framework, and Flask with Werkzeug,
+Jinja2 and Click costs every tenant pod about 8 MiB of RSS, which kept the agent-mode sidecar
+above its 40 MiB budget (``benchmarks/agent/README.md``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
-from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from akash_snp.guest.nonce import NonceError, parse_nonce_hex
 from akash_snp.guest.provider import RateLimited
-from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.state import LastResult
-from akash_snp.sidecar.views import attestation_json
 
 _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
 # Query parameters each endpoint understands; any other is refused, so that a misspelling
 # (``?NONCE=``, ``?nonce[]=``) is not silently answered with the cached, nonce-less report.
 _PARAMETERS = {"/verify": frozenset({"nonce"})}
 _ECHOED_PATH_CHARS = 64
+_JSON = "application/json"
+_REASONS = {200: "OK", 400: "BAD REQUEST", 404: "NOT FOUND", 405: "METHOD NOT ALLOWED",
+            429: "TOO MANY REQUESTS"}  # fmt: skip
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Reply = tuple[int, bytes, str, list[tuple[str, str]]]
+"""(status, body, content type, extra headers)."""
+
+
+class Backend(Protocol):
+    """Where /verify's answers come from."""
+
+    def periodic_body(self) -> bytes:
+        """The /verify body (JSON): the last periodic attestation."""
+        ...
+
+    def fresh_body(self, nonce: bytes) -> bytes:
+        """The /verify?nonce= body (JSON) for a fresh report bound to ``nonce``; raise
+        ``RateLimited`` to refuse with 429."""
+        ...
+
+    def attestation_status(self) -> str:
+        """The last known attestation status, for /readyz (never blocks)."""
+        ...
 
 
 def _shown(path: str) -> str:
@@ -34,50 +63,20 @@ def _shown(path: str) -> str:
     return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    response = jsonify({"error": message, **extra})
-    response.status_code = status
-    return response
+def _json(status: int, body: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> Reply:
+    return status, json.dumps(body).encode() + b"\n", _JSON, headers or []
 
 
-def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) -> Flask:
-    """Build the app around an attestor (fresh reports) and the periodic loop's last result."""
-    app = Flask("akash_snp.sidecar")
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+def _error(status: int, message: str, **extra: Any) -> Reply:
+    return _json(status, {"error": message, **extra})
 
-    @app.before_request
-    def _start_timer() -> Response | None:
-        g.started = time.perf_counter()
-        unknown = set(request.args) - _PARAMETERS.get(request.path, frozenset())
-        if unknown:
-            names = ", ".join(sorted(repr(name[:40]) for name in unknown)[:5])
-            return _error(400, f"unknown query parameter(s): {names}")
-        return None
 
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        endpoint = request.path if request.path in _ENDPOINTS else "other"
-        if endpoint == "/verify" and "nonce" in request.args:
-            endpoint = "/verify?nonce"
-        metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
-        return response
+def create_app(backend: Backend, metrics: SidecarMetrics) -> WsgiApp:
+    """Build the app around a backend."""
 
-    cached: list[tuple[object, bytes]] = []  # (the last result, its /verify body)
-
-    def periodic_body() -> bytes:
-        """The /verify body of the last periodic result, encoded once per result (every 300 s)
-        instead of once per request: it is about 16 KB of JSON."""
-        result = last.get()
-        if not cached or cached[0][0] is not result:
-            body = attestation_json(result, attestor.provider_name)
-            cached[:] = [(result, app.json.dumps(body).encode() + b"\n")]
-        return cached[0][1]
-
-    @app.get("/verify")
-    def verify() -> Response:
-        nonces = request.args.getlist("nonce")
+    def verify(nonces: list[str]) -> Reply:
         if not nonces:
-            return Response(periodic_body(), mimetype="application/json")
+            return 200, backend.periodic_body(), _JSON, []
         if len(nonces) > 1:
             return _error(400, "give exactly one nonce parameter")
         try:
@@ -85,38 +84,47 @@ def create_app(attestor: Attestor, last: LastResult, metrics: SidecarMetrics) ->
         except NonceError as error:
             return _error(400, str(error))
         try:
-            result = attestor.attest_nonce(nonce)
+            return 200, backend.fresh_body(nonce), _JSON, []
         except RateLimited as refused:
             metrics.rate_limited.inc()
-            response = _error(429, str(refused), retry_after_seconds=refused.retry_after)
-            response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
-            return response
-        body = attestation_json(result, attestor.provider_name)
-        body["nonce"] = nonce.hex()
-        return jsonify(body)
+            wait = str(max(1, math.ceil(refused.retry_after)))
+            body = {"error": str(refused), "retry_after_seconds": refused.retry_after}
+            return _json(429, body, [("Retry-After", wait)])
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return jsonify({"status": "ok"})
+    def route(method: str, path: str, query: str) -> Reply:
+        if path not in _ENDPOINTS:
+            return _error(404, f"no such endpoint: {_shown(path)}")
+        if method not in ("GET", "HEAD"):
+            return _error(405, f"method {method[:16]} not allowed on {_shown(path)}")
+        args = parse_qsl(query, keep_blank_values=True)
+        unknown = {name for name, _ in args} - _PARAMETERS.get(path, frozenset())
+        if unknown:
+            names = ", ".join(sorted(repr(name[:40]) for name in unknown)[:5])
+            return _error(400, f"unknown query parameter(s): {names}")
+        if path == "/verify":
+            return verify([value for _, value in args])
+        if path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if path == "/readyz":
+            # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
+            # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
+            status = backend.attestation_status()
+            return _json(200, {"status": "ready", "attestation_status": status})
+        return 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST, []
 
-    @app.get("/readyz")
-    def readyz() -> Response:
-        # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
-        # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
-        result = last.get()
-        status = result.status if result else "pending"
-        return jsonify({"status": "ready", "attestation_status": status})
-
-    @app.get("/metrics")
-    def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
-
-    @app.errorhandler(404)
-    def not_found(_: Exception) -> Response:
-        return _error(404, f"no such endpoint: {_shown(request.path)}")
-
-    @app.errorhandler(405)
-    def wrong_method(_: Exception) -> Response:
-        return _error(405, f"method {request.method[:16]} not allowed on {_shown(request.path)}")
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD", "GET")
+        # PEP 3333: PATH_INFO is bytes as latin-1; show it as the client sent it (UTF-8)
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
+        query = environ.get("QUERY_STRING", "")
+        status, body, content_type, headers = route(method, path, query)
+        endpoint = path if path in _ENDPOINTS else "other"
+        if endpoint == "/verify" and "nonce" in {n for n, _ in parse_qsl(query, True)}:
+            endpoint = "/verify?nonce"
+        metrics.request_latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+        start_response(f"{status} {_REASONS.get(status, 'OK')}", headers)
+        return [b"" if method == "HEAD" else body]
 
     return app

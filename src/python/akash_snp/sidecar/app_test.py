@@ -1,5 +1,5 @@
-"""The Flask app through its test client, with a stand-in firmware and verifier (the real process
-with real verification is exercised in process_test.py)."""
+"""The WSGI app through Werkzeug's test client, with a stand-in firmware and verifier (the real
+process with real verification is exercised in process_test.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import Client
 
 from akash_snp.guest.fake_sev_guest import fake_firmware
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
@@ -19,6 +19,7 @@ from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
+from akash_snp.sidecar.local import LocalBackend
 from akash_snp.sidecar.loop import AttestationLoop
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.outcome import Outcome
@@ -58,13 +59,13 @@ class FakeVerifier:
 
 def _client(
     provider: object, burst: int = 5
-) -> tuple[FlaskClient, AttestationLoop, SidecarMetrics]:
+) -> tuple[Client, AttestationLoop, SidecarMetrics]:
     metrics = SidecarMetrics()
     guarded = GuardedProvider(provider, TokenBucket(0.001, burst))  # type: ignore[arg-type]
     attestor = Attestor(LocalSource(guarded), FakeVerifier(), metrics, lambda: NOW)
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=300)
-    return create_app(attestor, last, metrics).test_client(), loop, metrics
+    return Client(create_app(LocalBackend(attestor, last), metrics)), loop, metrics
 
 
 def test_pending_before_the_first_attestation() -> None:

@@ -16,7 +16,7 @@ from akash_snp.sidecar.state import FAILED, UNAVAILABLE, VERIFIED, Attestation
 
 _log = logging.getLogger(__name__)
 
-_NONCE_BINDING_SHOWN = f"nonce: {NONCE_BINDING}"
+NONCE_BINDING_SHOWN = f"nonce: {NONCE_BINDING}"
 """/verify?nonce's ``report_data_binding``."""
 
 
@@ -43,9 +43,9 @@ class Attestor:
         """A fresh report bound to a verifier's nonce; refused at once when rate-limited."""
 
         def obtain() -> tuple[GuestReport, str]:
-            return self._source.nonce_report(nonce, wait=False), _NONCE_BINDING_SHOWN
+            return self._source.nonce_report(nonce, wait=False), NONCE_BINDING_SHOWN
 
-        return self._attest(obtain, _NONCE_BINDING_SHOWN, "nonce", wait=False)
+        return self._attest(obtain, NONCE_BINDING_SHOWN, "nonce", wait=False)
 
     def attest_periodic(self, stamp: str) -> Attestation:
         """The periodic report for RFC 3339 ``stamp``; waits for the rate limiter."""

@@ -89,8 +89,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         choices=SIDECAR_PROVIDER_CHOICES,
         default=default("provider", "auto"),
         help="guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, ioctl, "
-        "emulated (test PKI; its reports never pass against AMD's roots), or agent (the node "
-        "attestation agent at --agent-url; no device access needed)",
+        "emulated (test PKI; its reports never pass against AMD's roots), or agent (relay the "
+        "node attestation agent at --agent-url, which obtains and verifies the reports: no "
+        "device access and no verifier here; --kds-url, --kds-cache-dir, --policy and --trust-ark "
+        "are then the agent's flags, refused here, and --interval is unused: /verify shows the "
+        "agent's periodic attestation)",
     )
     add(
         "--agent-url",
@@ -188,6 +191,16 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _verifier_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """The flags that configure verification, which the agent-mode relay does not do."""
+    return [
+        ("--kds-url", args.kds_url),
+        ("--kds-cache-dir", args.kds_cache_dir),
+        ("--policy", args.policy),
+        ("--trust-ark", args.trust_ark),
+    ]
+
+
 def parse_config(
     argv: Sequence[str] | None, environ: Mapping[str, str] | None = None
 ) -> SidecarConfig:
@@ -201,6 +214,12 @@ def parse_config(
     if args.provider == "emulated" and args.emulated_pki_dir is None:
         parser.error("--provider emulated needs --emulated-pki-dir DIR")
     if args.provider == AGENT_PROVIDER:
+        verifying = [flag for flag, value in _verifier_flags(args) if value]
+        if verifying:
+            parser.error(
+                f"{', '.join(verifying)}: not with --provider agent, where the node agent "
+                "verifies: give them to `sev-attestation agent` instead"
+            )
         if args.agent_url is None:
             parser.error("--provider agent needs --agent-url URL")
         try:

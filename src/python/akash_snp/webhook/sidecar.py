@@ -85,9 +85,11 @@ def _env(config: WebhookConfig) -> list[dict[str, Any]]:
 def _args(config: WebhookConfig) -> list[str]:
     common = [f"--port={config.port}", f"--interval={config.interval}"]
     if config.device_access == "agent":
+        # a relay: the node agent verifies and fetches from KDS, so no --kds-url (the sidecar
+        # refuses the verifier's flags); --interval stays, one setting for every mode (the
+        # relay's /verify shows the agent's periodic attestation, at the agent's --interval).
         # $(HOST_IP) is expanded by the kubelet from the container's env
-        agent = f"http://$(HOST_IP):{config.agent_port}"
-        return ["--provider=agent", f"--agent-url={agent}", f"--kds-url={agent}/kds", *common]
+        return ["--provider=agent", f"--agent-url=http://$(HOST_IP):{config.agent_port}", *common]
     return [f"--provider={config.provider}", *common]
 
 
