@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from werkzeug.test import Client
 
 from akash_snp.attest.constants import Product
 from akash_snp.guest.emulated import EmulatedProvider
@@ -17,6 +18,7 @@ from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.attestor import Attestor
+from akash_snp.sidecar.local import LocalBackend
 from akash_snp.sidecar.loop import AttestationLoop
 from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.state import LastResult
@@ -59,7 +61,7 @@ def make_sidecar(emulated_genoa_pki: EmulatedAmd) -> SidecarFactory:  # noqa: F8
         last = LastResult()
         if kind != "pending":
             AttestationLoop(attestor, last, interval=300).run_once()
-        app = create_app(attestor, last, metrics).test_client()
+        app = Client(create_app(LocalBackend(attestor, last), metrics))
         lock = threading.Lock()
 
         def answer(nonce: str | None) -> Reply:
