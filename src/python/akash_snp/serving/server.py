@@ -189,5 +189,12 @@ def serve(
     """
     limits = limits or Limits()
     _tune_gc()
-    with asyncio.Runner(loop_factory=lambda: _Loop(limits.tls_close)) as runner:
-        runner.run(_serve(app, sock, tls, limits, threads))
+    # (not asyncio.Runner, which is 3.11+: the sidecar also runs under the tenant CLI's tests on
+    # CPython 3.10, build-support/check-cli-pythons.sh)
+    loop = _Loop(limits.tls_close)
+    try:
+        loop.run_until_complete(_serve(app, sock, tls, limits, threads))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
