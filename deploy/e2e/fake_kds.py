@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from akash_snp.testing.fake_kds import FakeKds
-from akash_snp.testing.pki import EmulatedAmd
+from akash_snp.emulation.pki import EmulatedAmd
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,12 +22,12 @@ from akash_snp.agent.kds_paths import KdsPathError, parse_kds_request
 from akash_snp.agent.kds_proxy import CONTENT_TYPES, KdsProxy
 from akash_snp.agent.metrics import AgentMetrics
 from akash_snp.attest.errors import KdsError, KdsRefusedError
+from akash_snp.attest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.state import UNAVAILABLE, LastResult
+from akash_snp.attestation.views import attestation_json
 from akash_snp.guest.guard import GuardedProvider
-from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
 from akash_snp.guest.provider import GuestError, ProviderUnavailable, RateLimited
-from akash_snp.sidecar.attestor import Attestor
-from akash_snp.sidecar.state import UNAVAILABLE, LastResult
-from akash_snp.sidecar.views import attestation_json
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:

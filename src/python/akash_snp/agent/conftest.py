@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from akash_snp.agent.harness import emulated_agent_flags, sidecar_flags
-from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.testing.agent_process import emulated_agent_flags, sidecar_flags
 from akash_snp.testing.fixtures import (  # noqa: F401 (pytest finds fixtures by name)
     emulated_dir,
     emulated_pkis,
     fake_kds,
 )
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 
 @pytest.fixture(scope="session")

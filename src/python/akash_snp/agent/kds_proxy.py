@@ -113,12 +113,12 @@ class KdsProxy:
         client = self._client
         if request.what == "vcek":
             assert request.tcb is not None
-            return client.vcek(request.product, request.hwid, request.tcb)
+            return client.vcek(request.product, request.hwid, request.tcb).body
         if request.what == "cert_chain":
-            return client.cert_chain(request.product, request.kind)
+            return client.cert_chain(request.product, request.kind).body
         if refresh:  # our CRL TTL passed: make the client fetch it anew
             client.forget(request.path)
-        return client.crl(request.product, request.kind)
+        return client.crl(request.product, request.kind).body
 
     def _remember(self, request: KdsRequest, body: bytes) -> None:
         expires = self._clock() + self._crl_lifetime(body) if request.what == "crl" else None

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from akash_snp.agent.harness import emulated_agent_flags
 from akash_snp.attest.constants import Product
 from akash_snp.attest.kds import KdsClient, KdsSettings, vcek_path
-from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.emulation.firmware import DEFAULT_TCB
+from akash_snp.emulation.pki import EmulatedAmd
+from akash_snp.testing.agent_process import emulated_agent_flags
 from akash_snp.testing.fake_kds import FakeKds
-from akash_snp.testing.firmware import DEFAULT_TCB
-from akash_snp.testing.pki import EmulatedAmd
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 CHAIN = "/vcek/v1/Genoa/cert_chain"
 
@@ -35,7 +35,7 @@ def test_100_concurrent_chain_requests_make_one_upstream_request(
     fake_kds.delay = 0.5  # keep the first request in flight while the others arrive
 
     def sidecar_style_fetch(_: int) -> bytes:
-        return KdsClient(KdsSettings(base_url=f"{proxy.url}/kds")).cert_chain(Product.GENOA)
+        return KdsClient(KdsSettings(base_url=f"{proxy.url}/kds")).cert_chain(Product.GENOA).body
 
     with ThreadPoolExecutor(max_workers=100) as pool:
         chains = list(pool.map(sidecar_style_fetch, range(100)))

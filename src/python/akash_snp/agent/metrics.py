@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from akash_snp.sidecar.metrics import SidecarMetrics
+from akash_snp.attestation.metrics import AttestationMetrics
 
 
 class AgentMetrics:
@@ -13,7 +13,7 @@ class AgentMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.attestation = SidecarMetrics(self.registry)
+        self.attestation = AttestationMetrics(self.registry)
         self.reports_served = Counter(
             "sev_agent_reports_served",
             "Nonce-bound reports handed out at /v1/report.",

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import requests
 
-from akash_snp.agent.harness import emulated_agent_flags, free_port, sidecar_flags
+from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.cli.main import main as snp_verify
-from akash_snp.guest.nonce import report_data_for_nonce
-from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.testing.agent_process import emulated_agent_flags, free_port, sidecar_flags
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 
 def _settled(url: str, timeout: float = 60.0) -> dict[str, Any]:
@@ -119,8 +119,8 @@ import sys
 from akash_snp.sidecar.app import create_app
 from akash_snp.sidecar.config import parse_config
 from akash_snp.sidecar.main import _service
-from akash_snp.sidecar.metrics import SidecarMetrics
-metrics = SidecarMetrics()
+from akash_snp.attestation.metrics import AttestationMetrics
+metrics = AttestationMetrics()
 config = parse_config(["--provider=agent", "--agent-url=http://127.0.0.1:9"])
 backend, loop, _ = _service(config, metrics)
 create_app(backend, metrics)
@@ -131,7 +131,7 @@ print(" ".join(sorted(sys.modules)))
         [sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60
     ).stdout.split()
     banned = ("cryptography", "akash_snp.attest.verify", "akash_snp.attest.kds",
-              "akash_snp.sidecar.verification", "akash_snp.sidecar.local",
+              "akash_snp.attestation.verification", "akash_snp.sidecar.local",
               "flask", "jinja2")  # fmt: skip
     assert "akash_snp.sidecar.relay" in loaded
     assert [name for name in loaded if name.startswith(banned)] == []
@@ -166,7 +166,7 @@ def test_snp_verify_url_accepts_the_nonce_bound_answer(
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "[ok] nonce_binding: REPORT_DATA commits to nonce" in out
+    assert "[ok] policy.nonce: REPORT_DATA commits to nonce" in out
 
 
 def test_node_budget_exhausted_is_429_at_the_agent_and_the_sidecar(emulated_pki_dir: Path) -> None:

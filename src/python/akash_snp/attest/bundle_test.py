@@ -19,8 +19,8 @@ from akash_snp.attest.errors import ChainError
 from akash_snp.attest.kds import chain_path
 from akash_snp.attest.refresh_bundle import main as refresh
 from akash_snp.attest.verify import verify_attestation
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.fake_kds import running_fake_kds
-from akash_snp.testing.pki import EmulatedAmd
 
 
 def test_packaged_bundle_is_pinned_and_signed_by_the_pinned_arks() -> None:

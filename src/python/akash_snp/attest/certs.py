@@ -227,11 +227,6 @@ def from_x509(cert: x509.Certificate) -> AmdCertificate:
         extensions = (
             parse_endorsement_extensions(cert) if role in (CertRole.VCEK, CertRole.VLEK) else None
         )
-        if extensions is not None and parse_product(extensions.product_name) is not product:
-            raise CertificateError(
-                f"{role.value} productName {extensions.product_name!r} contradicts its issuer "
-                f"({product.value})"
-            )
         return AmdCertificate(
             cert=cert,
             sha256=cert.fingerprint(hashes.SHA256()),

@@ -18,7 +18,7 @@ from akash_snp.attest.certtable import CertTableEntry, build_cert_table
 from akash_snp.attest.constants import GUID_VCEK, Product
 from akash_snp.attest.errors import AttestError, CertificateError
 from akash_snp.attest.tcb import TcbVersion
-from akash_snp.testing.pki import EmulatedAmd, is_emulated
+from akash_snp.emulation.pki import EmulatedAmd, is_emulated
 
 
 def test_spl_of_128_and_above_is_read(snp_real_dir: Path) -> None:
@@ -144,7 +144,12 @@ def test_mutated_certificate_files_raise_only_library_errors(
     assert all(isinstance(c.role, CertRole) for c in loaded)
 
 
-def test_product_name_must_match_the_issuer(emulated_genoa_pki: EmulatedAmd) -> None:
+def test_product_comes_from_the_issuer_whatever_product_name_says(
+    emulated_genoa_pki: EmulatedAmd,
+) -> None:
+    """A contradicting productName is not unreadable input: the certificate loads (its product is
+    its issuer's) and verification rejects it (``endorsement_product_name``; see the CLI's
+    forged-VCEK test)."""
     pki = emulated_genoa_pki
     tcb = TcbVersion(bootloader=1, tee=0, snp=1, microcode=1)
     extensions = pki._spl_extensions(tcb, "Milan-B0")  # a Genoa-issued VCEK claiming Milan
@@ -157,5 +162,6 @@ def test_product_name_must_match_the_issuer(emulated_genoa_pki: EmulatedAmd) -> 
         datetime(2025, 1, 1, tzinfo=timezone.utc),
         timedelta(days=1),
     )
-    with pytest.raises(CertificateError, match="contradicts its issuer"):
-        load_certificates(der)
+    (cert,) = load_certificates(der)
+    assert (cert.role, cert.product) == (CertRole.VCEK, Product.GENOA)
+    assert cert.extensions is not None and cert.extensions.product_name == "Milan-B0"

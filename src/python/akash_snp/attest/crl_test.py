@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.crl import freshness_problem, load_crl, revocation_problem, signature_problem
 from akash_snp.attest.errors import CrlError
-from akash_snp.testing.pki import EPOCH, EmulatedAmd
+from akash_snp.emulation.pki import EPOCH, EmulatedAmd
 
 
 def test_emulated_crl_checks(emulated_genoa_pki: EmulatedAmd) -> None:

@@ -17,8 +17,8 @@ from akash_snp.attest.policy import Policy
 from akash_snp.attest.report import parse_report
 from akash_snp.attest.tcb import TcbVersion
 from akash_snp.attest.verify import verify_attestation
-from akash_snp.testing.firmware import DEFAULT_TCB, sign, unsigned_report
-from akash_snp.testing.pki import EmulatedAmd
+from akash_snp.emulation.firmware import DEFAULT_TCB, sign, unsigned_report
+from akash_snp.emulation.pki import EmulatedAmd
 
 AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 

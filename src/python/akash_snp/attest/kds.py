@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from cryptography import x509
 
@@ -69,6 +69,18 @@ class KdsSettings:
     offline: bool = False
 
 
+FROM_KDS = "KDS"
+FROM_CACHE = "KDS cache"
+
+
+class KdsAnswer(NamedTuple):
+    """A KDS object and where it came from (``FROM_KDS`` or ``FROM_CACHE``), which a verdict's
+    evidence shows."""
+
+    body: bytes
+    source: str
+
+
 def _validate_der_cert(body: bytes) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # serial number 0 on VCEKs (FACTS §2)
@@ -105,27 +117,27 @@ class KdsClient:
 
     # --- public API ---
 
-    def vcek(self, product: Product, hwid: bytes, tcb: TcbVersion) -> bytes:
+    def vcek(self, product: Product, hwid: bytes, tcb: TcbVersion) -> KdsAnswer:
         """The DER VCEK for a chip at a TCB (use the report's REPORTED_TCB)."""
         return self._get(vcek_path(product, hwid, tcb), "VCEK", _validate_der_cert)
 
-    def cert_chain(self, product: Product, kind: KeyKind = "vcek") -> bytes:
+    def cert_chain(self, product: Product, kind: KeyKind = "vcek") -> KdsAnswer:
         """PEM: ASK (vcek) or ASVK (vlek), then ARK."""
         return self._get(chain_path(product, kind), f"{kind.upper()} chain", _validate_pem_chain)
 
     def crl(
         self, product: Product, kind: KeyKind = "vcek", *, now: datetime | None = None
-    ) -> bytes:
+    ) -> KdsAnswer:
         """DER CRL signed by the ARK; a cached CRL past its nextUpdate is fetched again."""
         path = crl_path(product, kind)
-        body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
-        if self.settings.offline:
-            return body
-        next_update = x509.load_der_x509_crl(body).next_update_utc
+        answer = self._get(path, f"{kind.upper()} CRL", _validate_crl)
+        if self.settings.offline or answer.source == FROM_KDS:
+            return answer
+        next_update = x509.load_der_x509_crl(answer.body).next_update_utc
         if next_update is not None and next_update < (now or datetime.now(timezone.utc)):
             self.forget(path)
-            body = self._get(path, f"{kind.upper()} CRL", _validate_crl)
-        return body
+            answer = self._get(path, f"{kind.upper()} CRL", _validate_crl)
+        return answer
 
     def url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + path
@@ -171,10 +183,10 @@ class KdsClient:
 
     # --- network ---
 
-    def _get(self, path: str, what: str, validate: Callable[[bytes], None]) -> bytes:
+    def _get(self, path: str, what: str, validate: Callable[[bytes], None]) -> KdsAnswer:
         cached = self._cached(path, validate)
         if cached is not None:
-            return cached
+            return KdsAnswer(cached, FROM_CACHE)
         if self.settings.offline:
             where = self._cache_file(path)
             hint = f" (expected cache file {where})" if where else " (no cache directory set)"
@@ -190,7 +202,7 @@ class KdsClient:
                 f"KDS answered {self.url(path)} with an invalid {what}: {error}"
             ) from error
         self._store(path, body)
-        return body
+        return KdsAnswer(body, FROM_KDS)
 
     def _fetch(self, path: str, what: str) -> bytes:
         # The HTTP stack is loaded on the first network request only: an offline verification

@@ -13,12 +13,20 @@ from cryptography import x509
 from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.constants import Product
 from akash_snp.attest.errors import KdsError, KdsOfflineError
-from akash_snp.attest.kds import KdsClient, KdsSettings, chain_path, crl_path, vcek_path
+from akash_snp.attest.kds import (
+    FROM_CACHE,
+    FROM_KDS,
+    KdsClient,
+    KdsSettings,
+    chain_path,
+    crl_path,
+    vcek_path,
+)
 from akash_snp.attest.policy import Policy
 from akash_snp.attest.tcb import TcbVersion
 from akash_snp.attest.verify import verify_attestation
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.fake_kds import FakeKds
-from akash_snp.testing.pki import EmulatedAmd
 
 AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 GENOA_TCB = TcbVersion(bootloader=10, tee=0, snp=23, microcode=84)
@@ -56,16 +64,17 @@ def test_vcek_fetch_then_cache_hit(fake_kds: FakeKds, emulated_genoa_pki: Emulat
     chip = emulated_genoa_pki.default_chip_id()
     first = client.vcek(Product.GENOA, chip, GENOA_TCB)
     second = client.vcek(Product.GENOA, chip, GENOA_TCB)
-    assert first == second == emulated_genoa_pki.vcek_der(chip, GENOA_TCB)
+    assert first.body == second.body == emulated_genoa_pki.vcek_der(chip, GENOA_TCB)
+    assert (first.source, second.source) == (FROM_KDS, FROM_CACHE)
     assert len(fake_kds.requests) == 1
-    (cert,) = load_certificates(first)
+    (cert,) = load_certificates(first.body)
     assert cert.role is CertRole.VCEK
 
 
 def test_429_then_success(fake_kds: FakeKds) -> None:
     fake_kds.fail_next(429, count=2, retry_after="0")
     chain = _client(fake_kds).cert_chain(Product.GENOA, "vcek")
-    assert [c.role for c in load_certificates(chain)] == [CertRole.ASK, CertRole.ARK]
+    assert [c.role for c in load_certificates(chain.body)] == [CertRole.ASK, CertRole.ARK]
     assert len(fake_kds.requests) == 3
 
 
@@ -111,7 +120,7 @@ def test_offline_never_touches_the_network(tmp_path: Path, fake_kds: FakeKds) ->
     # Fill the on-disk cache online, then a fresh offline client finds it there.
     _client(fake_kds, cache_dir=tmp_path).cert_chain(Product.GENOA)
     assert len(fake_kds.requests) == 1
-    assert offline.cert_chain(Product.GENOA)
+    assert offline.cert_chain(Product.GENOA).source == FROM_CACHE
     assert len(fake_kds.requests) == 1
 
 

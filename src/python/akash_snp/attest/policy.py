@@ -15,6 +15,7 @@ from typing import Any
 
 from akash_snp.attest.constants import TCB_LAYOUT, Product, parse_product
 from akash_snp.attest.errors import AttestError, PolicyError
+from akash_snp.attest.nonce import nonce_check
 from akash_snp.attest.report import BuildVersion, Report
 from akash_snp.attest.tcb import TcbVersion, decode_tcb
 from akash_snp.attest.verdict import Check
@@ -31,7 +32,9 @@ class Policy:
     min_build: CURRENT and COMMITTED firmware build must be >= this (major, minor, build).
     allowed_measurements: MEASUREMENT must be one of these 48-byte values.
     host_data: HOST_DATA must equal this (32 bytes).
-    report_data: REPORT_DATA must equal this (64 bytes); the freshness/binding check.
+    report_data: REPORT_DATA must equal this (64 bytes).
+    nonce: REPORT_DATA must commit to this verifier nonce (``attest.nonce``): the freshness
+        check. Set per request by the verifier, never in a policy file.
     family_id / image_id: FAMILY_ID / IMAGE_ID must equal these (16 bytes each).
     id_key_digests / author_key_digests: ID_KEY_DIGEST / AUTHOR_KEY_DIGEST must be one of these.
     min_guest_svn: GUEST_SVN must be >= this.
@@ -52,6 +55,7 @@ class Policy:
     allowed_measurements: tuple[bytes, ...] = ()
     host_data: bytes | None = None
     report_data: bytes | None = None
+    nonce: bytes | None = None
     family_id: bytes | None = None
     image_id: bytes | None = None
     id_key_digests: tuple[bytes, ...] = ()
@@ -65,6 +69,8 @@ class Policy:
     allow_stale_crl: bool = False
 
 
+# Set by the verifier for each request (its nonce), not by a policy document.
+_PER_REQUEST = frozenset({"nonce"})
 _BYTE_FIELDS = {"host_data": 32, "report_data": 64, "family_id": 16, "image_id": 16}
 _BYTE_LIST_FIELDS = {"allowed_measurements": 48, "id_key_digests": 48, "author_key_digests": 48}
 _BOOL_FIELDS = {
@@ -124,7 +130,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """Build a Policy from plain data (as loaded from YAML/JSON); unknown keys are errors."""
     if not isinstance(data, Mapping):
         raise PolicyError("a policy must be a mapping of field names to values")
-    known = {f.name for f in dataclasses.fields(Policy)}
+    known = {f.name for f in dataclasses.fields(Policy)} - _PER_REQUEST
     unknown = set(data) - known
     if unknown:
         raise PolicyError(f"unknown policy fields {sorted(unknown)}; known: {sorted(known)}")
@@ -180,6 +186,8 @@ def policy_as_dict(policy: Policy) -> dict[str, Any]:
     """The inverse of ``policy_from_mapping`` (for showing the policy in use)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(Policy):
+        if f.name in _PER_REQUEST:
+            continue
         value = getattr(policy, f.name)
         if isinstance(value, bytes):
             value = value.hex()
@@ -294,6 +302,8 @@ def evaluate_policy(report: Report, product: Product, policy: Policy) -> list[Ch
     ):
         if check is not None:
             checks.append(check)
+    if policy.nonce is not None:
+        checks.append(nonce_check(report.report_data, policy.nonce))
     if policy.min_guest_svn is not None:
         checks.append(
             Check(

@@ -11,7 +11,7 @@ from akash_snp.attest.errors import PolicyError
 from akash_snp.attest.policy import Policy, evaluate_policy, load_policy, policy_as_dict
 from akash_snp.attest.report import BuildVersion, GuestPolicy, Report
 from akash_snp.attest.tcb import TcbVersion
-from akash_snp.testing.firmware import unsigned_report
+from akash_snp.emulation.firmware import unsigned_report
 
 
 @pytest.fixture()

@@ -39,7 +39,7 @@ def fetch_chains(kds_url: str) -> dict[tuple[Product, KeyKind], BundledChain]:
     """Every product's VCEK and VLEK chain from KDS, checked; raises ``KdsError``/``ChainError``."""
     client = KdsClient(KdsSettings(base_url=kds_url, deadline=120.0))
     return {
-        (product, kind): check_chain(client.cert_chain(product, kind), product, kind)
+        (product, kind): check_chain(client.cert_chain(product, kind).body, product, kind)
         for product in Product
         for kind in KINDS
     }

@@ -1,7 +1,9 @@
 """The result of a verification: every check run, with name, outcome and detail.
 
 A report is ``genuine`` only when every check passed; ``first_failure`` names the check a caller
-should show first. ``as_dict``/``to_json`` give the CLI's and sidecar's JSON shape.
+should show first. ``evidence`` names the certificates the checks rest on and where each came
+from, so that callers show exactly what was verified instead of selecting certificates again.
+``as_dict``/``to_json`` give the CLI's and sidecar's JSON shape.
 """
 
 from __future__ import annotations
@@ -10,10 +12,18 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from akash_snp.attest.certs import AmdCertificate
 from akash_snp.attest.report import Report
 
 GENUINE = "genuine"
 REJECTED = "rejected"
+
+# Where a certificate of the evidence came from (with kds.FROM_KDS and kds.FROM_CACHE).
+SUPPLIED = "supplied"
+CERT_TABLE = "certificate table"
+BUNDLED = "bundled AMD chain"
 
 
 class Check(NamedTuple):
@@ -31,14 +41,51 @@ class Check(NamedTuple):
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
 
+class Sourced(NamedTuple):
+    """A certificate of the evidence and where it came from (``SUPPLIED``, ``CERT_TABLE``, ...)."""
+
+    certificate: AmdCertificate
+    source: str
+
+    def as_dict(self) -> dict[str, str]:
+        cert = self.certificate
+        return {
+            "role": cert.role.value,
+            "subject": cert.subject_cn,
+            "sha256": cert.sha256.hex(),
+            "source": self.source,
+        }
+
+
+class Evidence(NamedTuple):
+    """The endorsement key (VCEK/VLEK), its intermediate (ASK/ASVK) and the root the verdict's
+    chain checks ran on."""
+
+    endorsement_key: Sourced
+    intermediate: Sourced
+    ark: Sourced
+
+    def chain_pem(self) -> bytes:
+        """Intermediate then ARK, PEM: the ``cert_chain`` of a /verify answer."""
+        return b"".join(
+            sourced.certificate.cert.public_bytes(Encoding.PEM)
+            for sourced in (self.intermediate, self.ark)
+        )
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        return {name: sourced.as_dict() for name, sourced in zip(self._fields, self, strict=False)}
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """All checks, plus what was learned about the report (product, signing key, fields)."""
+    """All checks, plus what was learned about the report (product, signing key, fields) and
+    the certificates it was checked against (``None`` when verification stopped before that)."""
 
     checks: tuple[Check, ...]
     product: str | None
     signing_key: str | None
     report: Report | None
+    evidence: Evidence | None = None
 
     @property
     def genuine(self) -> bool:
@@ -72,6 +119,7 @@ class Verdict:
             "product": self.product,
             "signing_key": self.signing_key,
             "report": None if self.report is None else self.report.as_dict(),
+            "evidence": None if self.evidence is None else self.evidence.as_dict(),
         }
 
     def to_json(self) -> str:
@@ -81,4 +129,8 @@ class Verdict:
         """Human-readable check list, one line per check."""
         lines = [f"verdict: {self.status}"]
         lines += [f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
+        if self.evidence is not None:
+            lines += [
+                f"evidence: {s.certificate.describe()} from {s.source}" for s in self.evidence
+            ]
         return "\n".join(lines)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from akash_snp.attest import certs as certs_module
-from akash_snp.attest import chain, crl
+from akash_snp.attest import certtable, chain, crl
 from akash_snp.attest.bundle import AmdBundle, packaged_bundle
 from akash_snp.attest.certs import AmdCertificate, CertRole
 from akash_snp.attest.constants import (
@@ -29,6 +29,7 @@ from akash_snp.attest.constants import (
     TCB_LAYOUT,
     Product,
     TcbLayout,
+    parse_product,
     product_from_cpuid,
 )
 from akash_snp.attest.errors import (
@@ -37,7 +38,7 @@ from akash_snp.attest.errors import (
     ReportFormatError,
     UnknownProductError,
 )
-from akash_snp.attest.kds import KdsClient, KeyKind
+from akash_snp.attest.kds import KdsAnswer, KdsClient, KeyKind
 from akash_snp.attest.policy import Policy, evaluate_policy
 from akash_snp.attest.report import (
     SIGNING_KEY_VCEK,
@@ -47,7 +48,15 @@ from akash_snp.attest.report import (
     signed_region,
 )
 from akash_snp.attest.tcb import decode_tcb, encode_tcb
-from akash_snp.attest.verdict import Check, Verdict
+from akash_snp.attest.verdict import (
+    BUNDLED,
+    CERT_TABLE,
+    SUPPLIED,
+    Check,
+    Evidence,
+    Sourced,
+    Verdict,
+)
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
 _DEFAULT_POLICY = Policy()
@@ -70,14 +79,14 @@ def verify_attestation(
     if at.tzinfo is None:
         raise AttestError("the verification time must be timezone-aware (UTC)")
     policy = policy if policy is not None else _DEFAULT_POLICY
-    supplied = certs_module.load_all(certificates)  # unusable certificates raise, even if ...
+    supplied = _load_supplied(certificates)  # unusable certificates raise, even if ...
     revocation_lists = [crl.load_crl(blob) for blob in crls]  # ... the report is malformed
     try:
         report = parse_report(report_bytes)
     except ReportFormatError as error:
         return Verdict((Check("report_format", False, str(error)),), None, None, None)
     checks = [_FORMAT_OK[report.version]]
-    product, product_check = _product(report, supplied, product)
+    product, product_check = _product(report, list(supplied), product)
     checks.append(product_check)
 
     key_kind = report.signer_info.signing_key
@@ -92,12 +101,16 @@ def verify_attestation(
         )
         return Verdict(tuple(checks), product.value, report.signer_info.signing_key_name, report)
     wanted = CertRole.VCEK if key_kind == SIGNING_KEY_VCEK else CertRole.VLEK
-    endorsement = _endorsement(report, product, wanted, supplied, kds)
+    sourced_endorsement = _endorsement(report, product, wanted, supplied, kds)
+    endorsement = sourced_endorsement.certificate
     checks.append(_key_kind_check(wanted, endorsement.role))
+    checks.append(_product_name_check(endorsement))
     bundled = bundle if bundle is not None else packaged_bundle()
-    intermediate, ark = _chain(
+    sourced_intermediate, sourced_ark = _chain(
         product, _INTERMEDIATE[endorsement.role], endorsement, supplied, bundled, kds
     )
+    evidence = Evidence(sourced_endorsement, sourced_intermediate, sourced_ark)
+    intermediate, ark = sourced_intermediate.certificate, sourced_ark.certificate
     checks += _chain_checks(endorsement, intermediate, ark, product, at, extra_roots)
     checks += _crl_checks(
         revocation_lists, intermediate, ark, product, endorsement.role, at, policy, kds
@@ -106,7 +119,7 @@ def verify_attestation(
     checks.append(_tcb_check(report, product, endorsement))
     checks.append(_chip_id_check(report, product, endorsement))
     checks += evaluate_policy(report, product, policy)
-    return Verdict(tuple(checks), product.value, endorsement.role.value, report)
+    return Verdict(tuple(checks), product.value, endorsement.role.value, report, evidence)
 
 
 # Passing checks with few distinct details are built once (warm-path cost, benchmarks/verify).
@@ -128,6 +141,42 @@ def _key_kind_check(wanted: CertRole, actual: CertRole) -> Check:
         actual is wanted,
         f"report SIGNING_KEY={wanted.value}, certificate is {actual.value}",
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _product_name_check(endorsement: AmdCertificate) -> Check:
+    """The productName extension must name the product of the issuer (the ASK/ASVK): an edited
+    extension is forged evidence, rejected here as well as by the broken signature."""
+    name = "endorsement_product_name"
+    ext = endorsement.extensions
+    if ext is None:
+        return Check(name, False, f"{endorsement.role.value} has no AMD extensions")
+    try:
+        named = parse_product(ext.product_name)
+    except AttestError as error:
+        return Check(name, False, f"{endorsement.role.value} productName: {error}")
+    if named is not endorsement.product:
+        return Check(
+            name,
+            False,
+            f"{endorsement.role.value} productName {ext.product_name!r} contradicts its issuer "
+            f"{endorsement.product.value}",
+        )
+    return Check(name, True, f"productName {ext.product_name!r} matches its issuer")
+
+
+def _load_supplied(blobs: Sequence[bytes]) -> dict[AmdCertificate, str]:
+    """Every supplied certificate once, with its source: an extended report's certificate
+    table or a caller's file."""
+    supplied: dict[AmdCertificate, str] = {}
+    seen: set[bytes] = set()
+    for blob in blobs:
+        source = CERT_TABLE if certtable.looks_like_cert_table(blob) else SUPPLIED
+        for cert in certs_module.load_certificates(blob):
+            if cert.sha256 not in seen:
+                seen.add(cert.sha256)
+                supplied[cert] = source
+    return supplied
 
 
 def clear_caches() -> None:
@@ -193,17 +242,21 @@ def _endorsement(
     report: Report,
     product: Product,
     wanted: CertRole,
-    supplied: list[AmdCertificate],
+    supplied: dict[AmdCertificate, str],
     kds: KdsClient | None,
-) -> AmdCertificate:
+) -> Sourced:
     """The VCEK/VLEK to check against; prefers one whose hwID and TCB match the report."""
-    candidates = [c for c in supplied if c.role is wanted and c.product is product]
+    candidates = [
+        Sourced(c, s) for c, s in supplied.items() if c.role is wanted and c.product is product
+    ]
     if not candidates and wanted is CertRole.VCEK and kds is not None and not report.chip_id_masked:
         tcb = decode_tcb(report.reported_tcb, TCB_LAYOUT[product])
-        blob = kds.vcek(product, report.chip_id, tcb)
-        candidates = [c for c in certs_module.load_certificates(blob) if c.role is wanted]
+        fetched = _load_answer(kds.vcek(product, report.chip_id, tcb))
+        candidates = [c for c in fetched if c.certificate.role is wanted]
     if not candidates:
-        other = [c for c in supplied if c.role in (CertRole.VCEK, CertRole.VLEK)]
+        other = [
+            Sourced(c, s) for c, s in supplied.items() if c.role in (CertRole.VCEK, CertRole.VLEK)
+        ]
         if other:
             return other[0]  # wrong kind: the signing-key check will reject the report
         how = (
@@ -217,28 +270,34 @@ def _endorsement(
         )
         raise ChainError(f"no {wanted.value} certificate for {product.value} supplied; {how}")
     size = CHIP_ID_SIZE[product]
-    for cert in candidates:
-        ext = cert.extensions
+    for candidate in candidates:
+        ext = candidate.certificate.extensions
         if ext is not None and (ext.hwid is None or ext.hwid[:size] == report.chip_id[:size]):
-            return cert
+            return candidate
     return candidates[0]
 
 
+def _load_answer(answer: KdsAnswer) -> list[Sourced]:
+    return [Sourced(cert, answer.source) for cert in certs_module.load_certificates(answer.body)]
+
+
 def _find(
-    supplied: Sequence[AmdCertificate],
+    pool: Sequence[Sourced],
     role: CertRole,
     product: Product,
     signed: AmdCertificate | None,
-) -> AmdCertificate | None:
+) -> Sourced | None:
     """The certificate of ``role`` for ``product``; among several, the one that signed ``signed``.
 
     Choosing by signature means extra, unrelated certificates in the input never displace the
     right issuer (a wrong pick could only cause a rejection, never an acceptance).
     """
-    candidates = [c for c in supplied if c.role is role and c.product is product]
+    candidates = [
+        s for s in pool if s.certificate.role is role and s.certificate.product is product
+    ]
     if len(candidates) > 1 and signed is not None:
         for candidate in candidates:
-            if chain.verify_link(signed, candidate) is None:
+            if chain.verify_link(signed, candidate.certificate) is None:
                 return candidate
     return candidates[0] if candidates else None
 
@@ -247,29 +306,31 @@ def _chain(
     product: Product,
     role: CertRole,
     endorsement: AmdCertificate,
-    supplied: list[AmdCertificate],
+    supplied: dict[AmdCertificate, str],
     bundle: AmdBundle,
     kds: KdsClient | None,
-) -> tuple[AmdCertificate, AmdCertificate]:
+) -> tuple[Sourced, Sourced]:
     """The intermediate (ASK/ASVK) and ARK: from the inputs, else from the bundled AMD chain
     (only where it signed what it would endorse), else from KDS."""
-    intermediate = _find(supplied, role, product, endorsement)
-    ark = _find(supplied, CertRole.ARK, product, intermediate)
+    pool = [Sourced(cert, source) for cert, source in supplied.items()]
+    intermediate = _find(pool, role, product, endorsement)
+    ark = _find(pool, CertRole.ARK, product, intermediate and intermediate.certificate)
     kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
     bundled = bundle.chain(product, kind)
     if bundled is not None:
         if intermediate is None and chain.verify_link(endorsement, bundled.intermediate) is None:
-            intermediate = bundled.intermediate
+            intermediate = Sourced(bundled.intermediate, BUNDLED)
         if (
             ark is None
             and intermediate is not None
-            and chain.verify_link(intermediate, bundled.ark) is None
+            and chain.verify_link(intermediate.certificate, bundled.ark) is None
         ):
-            ark = bundled.ark
+            ark = Sourced(bundled.ark, BUNDLED)
     if (intermediate is None or ark is None) and kds is not None:
-        fetched = certs_module.load_certificates(kds.cert_chain(product, kind))
+        fetched = _load_answer(kds.cert_chain(product, kind))
         intermediate = intermediate or _find(fetched, role, product, endorsement)
-        ark = ark or _find(fetched, CertRole.ARK, product, intermediate)
+        issuer = intermediate.certificate if intermediate else None
+        ark = ark or _find(fetched, CertRole.ARK, product, issuer)
     if intermediate is None or ark is None:
         missing = " and ".join(
             name for name, cert in ((role.value, intermediate), ("ARK", ark)) if cert is None
@@ -357,7 +418,9 @@ def _crl_checks(
     loaded = list(given)
     if not loaded and policy.require_crl and kds is not None:
         loaded.append(
-            crl.load_crl(kds.crl(product, "vcek" if role is CertRole.VCEK else "vlek", now=at))
+            crl.load_crl(
+                kds.crl(product, "vcek" if role is CertRole.VCEK else "vlek", now=at).body
+            )
         )
     relevant = [c for c in loaded if c.issuer == ark.cert.subject]
     if not relevant:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from akash_snp.attest.constants import Product
-from akash_snp.testing.pki import EmulatedAmd, SignedReport
+from akash_snp.emulation.pki import EmulatedAmd, SignedReport
 
 AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 PROPERTY = settings(max_examples=200, deadline=None)

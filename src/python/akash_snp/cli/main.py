@@ -7,17 +7,31 @@ To add one (e.g. ``url``), import its module and append it to ``SUBCOMMANDS``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 from akash_snp.cli import report_command, url_command
 from akash_snp.cli.help_format import HelpFormatter
+from akash_snp.cli.output import EXIT_UNUSABLE
 
 SUBCOMMANDS: tuple[ModuleType, ...] = (report_command, url_command)
 
 
+class UsageError(Exception):
+    """A command line argparse refuses, with the message argparse would print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises ``UsageError`` instead of exiting, so that ``--json`` can answer with JSON too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snp-verify",
         description="Verify AMD SEV-SNP attestation reports (exit 0 genuine, 1 rejected, "
         "2 unusable input).",
@@ -30,11 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    except SystemExit as exit_request:  # argparse: --help (0) or a usage error (2)
-        return exit_request.code if isinstance(exit_request.code, int) else 2
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        if "--json" in arguments:
+            print(json.dumps({"verdict": "error", "error": str(error)}, indent=2))
+        return EXIT_UNUSABLE
+    except SystemExit as exit_request:  # argparse: --help or --version (0)
+        return exit_request.code if isinstance(exit_request.code, int) else EXIT_UNUSABLE
     try:
         code: int = args.run(args)
     except RecursionError:  # e.g. a policy file nested thousands of levels deep

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.constants import KDS_BASE_URL, Product
-from akash_snp.attest.errors import AttestError
 from akash_snp.attest.kds import KdsClient, KdsSettings
-from akash_snp.attest.policy import Policy, load_policy
+from akash_snp.attest.policy import Policy
+from akash_snp.attest.trust import load_policy_file, load_trusted_roots, read_input
 
 
 class CliInputError(Exception):
@@ -34,11 +33,10 @@ class VerificationOptions:
     extra_roots: tuple[x509.Certificate, ...]
     crls: tuple[bytes, ...]
     product: Product | None
-    json: bool
 
 
 def add_verification_flags(parser: argparse.ArgumentParser) -> None:
-    """Declare --crl, --product, --at, --policy, --offline, --kds-url, --kds-cache, --trust-ark,
+    """Declare --crl, --product, --at, --policy, --offline, --kds-url, --kds-cache-dir, --trust-ark,
     --json."""
     parser.add_argument(
         "--crl",
@@ -77,7 +75,7 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
         help=f"KDS base URL (default {KDS_BASE_URL})",
     )
     parser.add_argument(
-        "--kds-cache",
+        "--kds-cache-dir",
         metavar="DIR",
         type=Path,
         help="directory caching KDS answers (read in --offline mode)",
@@ -93,23 +91,6 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-# Certificates, certificate tables, CRLs, roots and policies are a few kilobytes each; the cap
-# keeps `--certs /dev/zero` or a mistaken multi-gigabyte file from exhausting memory.
-MAX_INPUT_BYTES = 1024 * 1024
-
-
-def read_file(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
-    """The file's content, at most ``limit`` bytes (more is an error: the file is not ``what``)."""
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(limit + 1)
-    except OSError as error:
-        raise CliInputError(f"cannot read {what} {path}: {error.strerror or error}") from error
-    if len(data) > limit:
-        raise CliInputError(f"{what} {path} is larger than {limit} bytes: not a {what}")
-    return data
-
-
 def _parse_time(text: str | None) -> datetime:
     if text is None:
         return datetime.now(timezone.utc)
@@ -120,35 +101,16 @@ def _parse_time(text: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _roots(paths: list[Path]) -> tuple[x509.Certificate, ...]:
-    roots: list[x509.Certificate] = []
-    for path in paths:
-        try:
-            loaded = load_certificates(read_file(path, "--trust-ark file"))
-        except AttestError as error:
-            raise CliInputError(f"--trust-ark {path}: {error}") from error
-        arks = [c.cert for c in loaded if c.role is CertRole.ARK]
-        if not arks:
-            raise CliInputError(f"--trust-ark {path} holds no ARK (self-signed root) certificate")
-        roots.extend(arks)
-    return tuple(roots)
-
-
 def verification_options(args: argparse.Namespace) -> VerificationOptions:
     """Resolve the shared flags into plain values (reads the policy and root files)."""
-    policy = Policy()
-    if args.policy is not None:
-        try:
-            policy = load_policy(read_file(args.policy, "policy"))
-        except AttestError as error:
-            raise CliInputError(f"--policy {args.policy}: {error}") from error
-    settings = KdsSettings(base_url=args.kds_url, cache_dir=args.kds_cache, offline=args.offline)
+    settings = KdsSettings(
+        base_url=args.kds_url, cache_dir=args.kds_cache_dir, offline=args.offline
+    )
     return VerificationOptions(
-        policy=policy,
+        policy=load_policy_file(args.policy),
         at=_parse_time(args.at),
         kds=KdsClient(settings),
-        extra_roots=_roots(args.trust_ark),
-        crls=tuple(read_file(path, "CRL") for path in args.crl),
+        extra_roots=load_trusted_roots(args.trust_ark),
+        crls=tuple(read_input(path, "CRL") for path in args.crl),
         product=Product(args.product) if args.product else None,
-        json=args.json,
     )

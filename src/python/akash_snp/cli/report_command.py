@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import argparse
 import string
-import sys
 from pathlib import Path
 
 from akash_snp.attest.constants import REPORT_SIZE
 from akash_snp.attest.errors import AttestError
+from akash_snp.attest.trust import read_input
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.cli.help_format import HelpFormatter
-from akash_snp.cli.output import EXIT_UNUSABLE, print_verdict
+from akash_snp.cli.output import print_error, print_verdict
 from akash_snp.cli.policy_flags import (
     CliInputError,
     add_verification_flags,
-    read_file,
     verification_options,
 )
 
@@ -69,8 +68,8 @@ def decode_report(data: bytes) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        report = decode_report(read_file(Path(args.report), "report", MAX_REPORT_FILE_BYTES))
-        certificates = [read_file(Path(p), "certificate file") for p in args.certs]
+        report = decode_report(read_input(Path(args.report), "report", MAX_REPORT_FILE_BYTES))
+        certificates = [read_input(Path(p), "certificate file") for p in args.certs]
         options = verification_options(args)
         verdict = verify_attestation(
             report,
@@ -83,6 +82,5 @@ def run(args: argparse.Namespace) -> int:
             product=options.product,
         )
     except (CliInputError, AttestError) as error:
-        print(f"snp-verify: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    return print_verdict(verdict, options.json)
+        return print_error(str(error), args.json)
+    return print_verdict(verdict, args.json)

@@ -10,8 +10,8 @@ import pytest
 
 from akash_snp.attest.constants import Product
 from akash_snp.cli.main import main
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.fake_kds import FakeKds
-from akash_snp.testing.pki import EmulatedAmd
 
 
 def _case(manifest: dict[str, Any], case_id: str) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def test_product_flag_names_the_product_of_a_v2_report(
             "unknown policy fields",
         ),
         ({"report.bin": b"\0" * 1184}, ["--at", "yesterday"], "not an ISO 8601 time"),
-        ({"report.bin": b"\0" * 1184, "r.pem": b"x"}, ["--trust-ark", "{d}/r.pem"], "--trust-ark"),
+        ({"report.bin": b"\0" * 1184, "r.pem": b"x"}, ["--trust-ark", "{d}/r.pem"], "root file"),
     ],
 )
 def test_unusable_input_exits_2(
@@ -217,6 +217,39 @@ def test_unusable_input_exits_2(
     argv += [a.format(d=tmp_path) for a in extra]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+    # under --json, stdout holds one JSON object even then
+    assert main([*argv, "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)
+    assert error["verdict"] == "error"
+    assert message in error["error"]
+
+
+def test_forged_product_name_is_a_rejection_naming_the_check(
+    snp_real_dir: Path,
+    snp_real_manifest: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real Genoa VCEK whose productName extension was edited to "Turin": forged evidence is a
+    rejection (exit 1) with the failing checks named, not unusable input."""
+    case = _case(snp_real_manifest, "genoa-zen4c-v3-vcek")
+    vcek = (snp_real_dir / case["endorsement_cert"]).read_bytes()
+    if vcek.startswith(b"-----"):
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        vcek = x509.load_pem_x509_certificate(vcek).public_bytes(Encoding.DER)
+    assert vcek.count(b"\x16\x05Genoa") == 1  # the IA5String of productName
+    (tmp_path / "forged.der").write_bytes(vcek.replace(b"\x16\x05Genoa", b"\x16\x05Turin"))
+    argv = ["report", "--report", str(snp_real_dir / case["report"]), "--certs"]
+    argv += [str(tmp_path / "forged.der"), "--certs", str(snp_real_dir / case["chain"])]
+    code = main([*argv, "--at", case["verify_at"], "--offline", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    verdict = json.loads(captured.out)
+    failed = {c["name"] for c in verdict["checks"] if not c["ok"]}
+    assert failed == {"endorsement_product_name", "endorsement_key_signed_by_intermediate"}
+    assert "rejected: endorsement_product_name: VCEK productName 'Turin'" in captured.err
 
 
 def test_malformed_report_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,6 +264,10 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert main(["report"]) == 2
     assert "--report" in capsys.readouterr().err
+    assert main(["report", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "the following arguments are required: --report" in captured.err
+    assert "--report" in json.loads(captured.out)["error"]
     assert main(["--help"]) == 0
 
 

@@ -2,7 +2,7 @@
 
 Sends a fresh random nonce to the sidecar's ``/verify``, verifies the returned report and
 certificates locally with the same library and policy flags as ``snp-verify report``, and checks
-that REPORT_DATA commits to the nonce (``akash_snp.guest.nonce``). The sidecar's own
+that REPORT_DATA commits to the nonce (``akash_snp.attest.nonce``). The sidecar's own
 ``attestation_status`` is shown but never trusted. Exit 0: genuine, policy satisfied, nonce bound;
 1: rejected; 2: unusable answer or environment (unreachable, rate-limited, malformed).
 """
@@ -14,22 +14,22 @@ import base64
 import binascii
 import json
 import secrets
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from akash_snp.attest.errors import AttestError
+from akash_snp.attest.nonce import parse_nonce_hex
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.cli.help_format import HelpFormatter
+from akash_snp.cli.output import print_error, print_verdict
 from akash_snp.cli.policy_flags import (
     CliInputError,
     VerificationOptions,
     add_verification_flags,
     verification_options,
 )
-from akash_snp.guest.nonce import NonceError, parse_nonce_hex, report_data_for_nonce
 
 DEFAULT_NONCE_BYTES = 32
 # A /verify answer is about 15 KiB (report, certificates, decoded fields); a megabyte is plenty.
@@ -148,62 +148,31 @@ def parse_answer(url: str, status: int, retry_after: str | None, content: bytes)
     return SidecarAnswer(report, certificates, said, body)
 
 
-def nonce_check(verdict: Verdict, nonce: bytes) -> Check:
-    """REPORT_DATA must equal SHA-512(domain || nonce): the report was made for this request."""
-    expected = report_data_for_nonce(nonce)
-    if verdict.report is None:
-        return Check("nonce_binding", False, "no parseable report to compare REPORT_DATA with")
-    actual = verdict.report.report_data
-    if actual != expected:
-        return Check(
-            "nonce_binding",
-            False,
-            f"REPORT_DATA {actual.hex()[:32]}... does not commit to nonce {nonce.hex()} "
-            f"(expected {expected.hex()[:32]}...): a replayed or foreign report",
-        )
-    return Check("nonce_binding", True, f"REPORT_DATA commits to nonce {nonce.hex()}")
-
-
 def verify_answer(
     answer: SidecarAnswer, nonce: bytes | None, options: VerificationOptions
 ) -> Verdict:
-    """Verify the report locally, then append the nonce check (when a nonce was sent)."""
-    verdict = verify_attestation(
+    """Verify the report locally; with a nonce, the policy also requires REPORT_DATA to commit
+    to it (``policy.nonce``)."""
+    policy = options.policy if nonce is None else replace(options.policy, nonce=nonce)
+    return verify_attestation(
         answer.report,
         certificates=answer.certificates,
         crls=options.crls,
-        policy=options.policy,
+        policy=policy,
         at=options.at,
         kds=options.kds,
         extra_roots=options.extra_roots,
         product=options.product,
     )
-    if nonce is None:
-        return verdict
-    return Verdict(
-        (*verdict.checks, nonce_check(verdict, nonce)),
-        verdict.product,
-        verdict.signing_key,
-        verdict.report,
+
+
+def _no_report(answer: SidecarAnswer) -> Verdict:
+    """The sidecar answered without a report: a rejection, with the sidecar's reason."""
+    detail = (
+        f"the sidecar has no report ({answer.sidecar_status}): "
+        f"{answer.body.get('verification_output', '')}"
     )
-
-
-def _print(
-    args: argparse.Namespace, verdict: Verdict, answer: SidecarAnswer, nonce: bytes | None
-) -> None:
-    if args.json:
-        body = verdict.as_dict()
-        body["url"] = args.url
-        body["nonce"] = nonce.hex() if nonce is not None else None
-        body["sidecar_status"] = answer.sidecar_status
-        print(json.dumps(body, indent=2))
-        return
-    print(verdict.summary())
-    print(f"sidecar said: {answer.sidecar_status} (not trusted; verified locally above)")
-    if nonce is None:
-        print("note: no nonce was sent, so this report proves nothing about freshness")
-    if verdict.genuine:
-        print(MEANING)
+    return Verdict((Check("report_present", False, detail),), None, None, None)
 
 
 def run_url(args: argparse.Namespace) -> int:
@@ -218,20 +187,17 @@ def run_url(args: argparse.Namespace) -> int:
             )
         options = verification_options(args)
         answer = fetch(verify_url_target(args.url), nonce, args.timeout)
-        if not answer.report:
-            print(
-                f"rejected: the sidecar has no report ({answer.sidecar_status}): "
-                f"{answer.body.get('verification_output', '')}",
-                file=sys.stderr,
-            )
-            return 1
-        verdict = verify_answer(answer, nonce, options)
-    except (UrlError, NonceError, CliInputError, AttestError) as error:
-        print(f"snp-verify url: {error}", file=sys.stderr)
-        return 2
-    _print(args, verdict, answer, nonce)
-    failure = verdict.first_failure
-    if failure is not None:
-        print(f"rejected: {failure.name}: {failure.detail}", file=sys.stderr)
-        return 1
-    return 0
+        verdict = verify_answer(answer, nonce, options) if answer.report else _no_report(answer)
+    except (UrlError, CliInputError, AttestError) as error:
+        return print_error(f"url: {error}", args.json)
+    context = {
+        "url": args.url,
+        "nonce": nonce.hex() if nonce is not None else None,
+        "sidecar_status": answer.sidecar_status,
+    }
+    notes = [f"sidecar said: {answer.sidecar_status} (not trusted; verified locally above)"]
+    if nonce is None:
+        notes.append("note: no nonce was sent, so this report proves nothing about freshness")
+    if verdict.genuine:
+        notes.append(MEANING)
+    return print_verdict(verdict, args.json, context, notes)

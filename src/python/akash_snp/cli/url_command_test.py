@@ -16,7 +16,7 @@ import requests
 
 from akash_snp.cli.main import main
 from akash_snp.cli.url_command import verify_url_target
-from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 
 def snp_verify(*argv: str) -> int:
@@ -83,7 +83,7 @@ def test_passes_with_the_emulated_root(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "verdict: genuine" in out
-    assert "[ok] nonce_binding: REPORT_DATA commits to nonce" in out
+    assert "[ok] policy.nonce: REPORT_DATA commits to nonce" in out
     assert "does not prove which container" in out
 
 
@@ -115,22 +115,32 @@ def test_json_output_with_chosen_nonce(
     assert body["nonce"] == "c0ffee"
     assert body["sidecar_status"] == "failed"  # the sidecar was not told to trust this root
     assert {
-        "name": "nonce_binding",
+        "name": "policy.nonce",
         "ok": True,
         "detail": "REPORT_DATA commits to nonce c0ffee",
     } in body["checks"]
+    # the chain shown is the chain verified, here the certificates of the answer
+    evidence = body["evidence"]
+    assert [evidence[k]["role"] for k in ("endorsement_key", "intermediate", "ark")] == [
+        "VCEK",
+        "ASK",
+        "ARK",
+    ]
+    assert {item["source"] for item in evidence.values()} == {"supplied"}
 
 
 def test_replayed_answer_is_rejected(
     sidecar: SidecarProcess, pki_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = requests.get(f"{sidecar.url}/verify", params={"nonce": "01"}, timeout=30).json()
+    # the sidecar shows its own evidence: the emulated firmware attached all three certificates
+    assert {item["source"] for item in old["evidence"].values()} == {"certificate table"}
     with Replay(old) as replay:
         code = snp_verify("url", replay.url, "--offline", "--trust-ark", str(pki_dir / "ark.pem"))
     captured = capsys.readouterr()
     assert code == 1
-    assert "[FAIL] nonce_binding" in captured.out
-    assert "rejected: nonce_binding" in captured.err
+    assert "[FAIL] policy.nonce" in captured.out
+    assert "rejected: policy.nonce" in captured.err
 
 
 def test_no_nonce_reads_the_periodic_report(
@@ -141,7 +151,7 @@ def test_no_nonce_reads_the_periodic_report(
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "nonce_binding" not in out
+    assert "policy.nonce" not in out
     assert "proves nothing about freshness" in out
 
 

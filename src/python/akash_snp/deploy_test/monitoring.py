@@ -15,8 +15,8 @@ import promql_parser
 from prometheus_client import CollectorRegistry
 
 from akash_snp.agent.metrics import AgentMetrics
+from akash_snp.attestation.metrics import AttestationMetrics
 from akash_snp.deploy_test.manifests import Doc, find, one, selector_matches, spec_labels
-from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.webhook.metrics import Metrics as WebhookMetrics
 from akash_snp.webhook.sidecar import SIDECAR_NAME
 
@@ -62,7 +62,7 @@ def exported(registry: CollectorRegistry) -> dict[str, frozenset[str]]:
 def metrics_by_job() -> dict[str, dict[str, frozenset[str]]]:
     """The ``job`` label each PodMonitor sets -> what that component exports."""
     return {
-        "sev-attestation-sidecar": exported(SidecarMetrics().registry),
+        "sev-attestation-sidecar": exported(AttestationMetrics().registry),
         "sev-attestation-agent": exported(AgentMetrics().registry),
         "sev-webhook": exported(WebhookMetrics().registry),
     }

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from akash_snp.guest.agent_client import AgentHttp, AgentSettings, parse_agent_url
-from akash_snp.guest.fake_agent import agent_answering
 from akash_snp.guest.provider import GuestError, ProviderUnavailable
+from akash_snp.testing.fake_agent import agent_answering
 
 
 def _http(url: str, **overrides: float) -> AgentHttp:

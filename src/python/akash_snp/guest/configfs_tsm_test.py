@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from akash_snp.guest.configfs_tsm import ConfigfsTsmProvider, OsConfigfsOps
-from akash_snp.guest.fake_sev_guest import fake_firmware
 from akash_snp.guest.provider import GuestError, ProviderUnavailable
+from akash_snp.testing.fake_sev_guest import fake_firmware
 
 DATA = bytes(range(100, 164))
 

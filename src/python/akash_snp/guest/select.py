@@ -5,13 +5,18 @@ without SNP still runs and reports that fact. ``emulated`` is used only when ask
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from akash_snp.attest.errors import AttestError
 from akash_snp.guest.configfs_tsm import DEFAULT_REPORT_ROOT, ConfigfsTsmProvider
+from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import GuestReport, ProviderUnavailable, ReportProvider
 from akash_snp.guest.sev_guest_ioctl import DEFAULT_DEVICE, SevGuestIoctlProvider
+
+_log = logging.getLogger(__name__)
 
 PROVIDER_CHOICES = ("auto", "configfs-tsm", "ioctl", "emulated")
 
@@ -44,6 +49,18 @@ class UnavailableProvider:
         raise ProviderUnavailable(self.reason)
 
 
+def open_guarded(config: ProviderConfig, rate: float, burst: int) -> GuardedProvider:
+    """The configured interface behind one lock and a token bucket (``rate`` reports per second,
+    ``burst``). A provider that fails to start becomes an ``UnavailableProvider`` with the
+    reason: the service still runs and says why it cannot attest."""
+    try:
+        provider = open_provider(config)
+    except (ValueError, OSError, AttestError) as error:  # e.g. an unknown emulated product
+        _log.error("cannot set up the %s provider: %s", config.kind, error)
+        provider = UnavailableProvider(f"the {config.kind} provider failed to start: {error}")
+    return GuardedProvider(provider, TokenBucket(rate, burst))
+
+
 def open_provider(config: ProviderConfig) -> ReportProvider:
     """Build the provider ``config`` names; never raises for a missing interface."""
     if config.kind == "configfs-tsm":
@@ -53,7 +70,7 @@ def open_provider(config: ProviderConfig) -> ReportProvider:
     if config.kind == "emulated":
         if config.emulated_pki_dir is None:
             raise ValueError("the emulated provider needs an emulated PKI directory")
-        from akash_snp.guest.emulated import EmulatedProvider
+        from akash_snp.emulation.provider import EmulatedProvider
 
         return EmulatedProvider.from_directory(
             config.emulated_pki_dir, config.emulated_product, config.emulated_cert_table

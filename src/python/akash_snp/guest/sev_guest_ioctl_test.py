@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from akash_snp.guest.fake_sev_guest import FakeSevGuestDevice, fake_firmware
 from akash_snp.guest.provider import FirmwareBusy, GuestError, ProviderUnavailable
 from akash_snp.guest.sev_guest_abi import SNP_GET_EXT_REPORT, SNP_GET_REPORT
 from akash_snp.guest.sev_guest_ioctl import SevGuestIoctlProvider
+from akash_snp.testing.fake_sev_guest import FakeSevGuestDevice, fake_firmware
 
 DATA = bytes(range(64))
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from akash_snp.guest.guard import GuardedProvider
-from akash_snp.guest.nonce import (
+from akash_snp.attest.nonce import (
     periodic_binding,
     report_data_for_nonce,
     report_data_for_periodic,
 )
+from akash_snp.guest.guard import GuardedProvider
 from akash_snp.guest.provider import GuestReport
 
 

@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from akash_snp.guest.nonce import NonceError, parse_nonce_hex
+from akash_snp.attest.nonce import NonceError, parse_nonce_hex
+from akash_snp.attestation.metrics import AttestationMetrics
 from akash_snp.guest.provider import RateLimited
-from akash_snp.sidecar.metrics import SidecarMetrics
 
 _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
 # Query parameters each endpoint understands; any other is refused, so that a misspelling
@@ -71,7 +71,7 @@ def _error(status: int, message: str, **extra: Any) -> Reply:
     return _json(status, {"error": message, **extra})
 
 
-def create_app(backend: Backend, metrics: SidecarMetrics) -> WsgiApp:
+def create_app(backend: Backend, metrics: AttestationMetrics) -> WsgiApp:
     """Build the app around a backend."""
 
     def verify(nonces: list[str]) -> Reply:

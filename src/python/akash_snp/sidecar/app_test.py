@@ -11,19 +11,19 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import Client
 
-from akash_snp.guest.fake_sev_guest import fake_firmware
+from akash_snp.attest.nonce import report_data_for_nonce
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.loop import AttestationLoop
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.outcome import Outcome
+from akash_snp.attestation.state import LastResult
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
-from akash_snp.guest.nonce import report_data_for_nonce
 from akash_snp.guest.provider import GuestError, GuestReport
 from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
-from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.local import LocalBackend
-from akash_snp.sidecar.loop import AttestationLoop
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.outcome import Outcome
-from akash_snp.sidecar.state import LastResult
+from akash_snp.testing.fake_sev_guest import fake_firmware
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -43,7 +43,9 @@ class FakeProvider:
 class FakeVerifier:
     """Accepts reports whose VERSION is 3; shows a made-up chain."""
 
-    def verify(self, report: bytes, cert_table: bytes, at: datetime) -> Outcome:
+    def verify(
+        self, report: bytes, cert_table: bytes, at: datetime, nonce: bytes | None = None
+    ) -> Outcome:
         ok = report[0] == 3
         return Outcome(
             genuine=ok,
@@ -59,8 +61,8 @@ class FakeVerifier:
 
 def _client(
     provider: object, burst: int = 5
-) -> tuple[Client, AttestationLoop, SidecarMetrics]:
-    metrics = SidecarMetrics()
+) -> tuple[Client, AttestationLoop, AttestationMetrics]:
+    metrics = AttestationMetrics()
     guarded = GuardedProvider(provider, TokenBucket(0.001, burst))  # type: ignore[arg-type]
     attestor = Attestor(LocalSource(guarded), FakeVerifier(), metrics, lambda: NOW)
     last = LastResult()

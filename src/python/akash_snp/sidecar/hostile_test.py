@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from akash_snp.sidecar.harness import SidecarProcess
 from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit, wait_until
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 CROWD = 1000
 # Includes accepting the crowd's backlog when the request follows it at once.

@@ -12,82 +12,35 @@ import logging
 import threading
 from datetime import datetime
 
-from cryptography import x509
-
-from akash_snp.attest.constants import KDS_BASE_URL
 from akash_snp.attest.errors import AttestError
-from akash_snp.attest.kds import KdsClient, KdsSettings
-from akash_snp.attest.policy import Policy, load_policy
-from akash_snp.guest.guard import GuardedProvider, TokenBucket
-from akash_snp.guest.select import ProviderConfig, UnavailableProvider, open_provider
+from akash_snp.attest.trust import InputFileError
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.loop import AttestationLoop
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.outcome import Outcome, Verifier
+from akash_snp.attestation.state import Attestation, LastResult
+from akash_snp.attestation.timefmt import utc_now
+from akash_snp.attestation.verification import build_verifier
+from akash_snp.attestation.views import attestation_json
+from akash_snp.guest.select import open_guarded
 from akash_snp.guest.source import LocalSource
-from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.config import SidecarConfig
-from akash_snp.sidecar.loop import AttestationLoop
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.outcome import Outcome, Verifier
-from akash_snp.sidecar.state import Attestation, LastResult
-from akash_snp.sidecar.timefmt import utc_now
-from akash_snp.sidecar.verification import LibraryVerifier
-from akash_snp.sidecar.views import attestation_json
 
 _log = logging.getLogger("akash_snp.sidecar")
-
-
-class ConfigError(Exception):
-    """A configured file (policy, trusted root, emulated PKI) cannot be used."""
-
-
-def _verifier(config: SidecarConfig) -> LibraryVerifier:
-    settings = KdsSettings(base_url=config.kds_url or KDS_BASE_URL, cache_dir=config.kds_cache_dir)
-    policy = Policy()
-    if config.policy is not None:
-        try:
-            policy = load_policy(config.policy.read_bytes())
-        except (OSError, AttestError) as error:
-            raise ConfigError(f"--policy {config.policy}: {error}") from error
-    roots = []
-    for path in config.trust_ark:
-        try:
-            roots.append(x509.load_pem_x509_certificate(path.read_bytes()))
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"--trust-ark {path}: {error}") from error
-    if config.kds_cache_dir is not None:
-        try:
-            config.kds_cache_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ConfigError(f"--kds-cache-dir {config.kds_cache_dir}: {error}") from error
-    return LibraryVerifier(KdsClient(settings), policy, roots)
 
 
 class MisconfiguredVerifier:
     """Stands in when the policy or a trusted root cannot be loaded: every attestation is then
     reported as failed with the reason, instead of the sidecar crash-looping and taking the
-    tenant's pod down with it (FACTS 6)."""
+    tenant's pod down with it (the webhook injects it into every tenant pod)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
-    def verify(self, report: bytes, cert_table: bytes, at: datetime) -> Outcome:
-        raise ConfigError(f"configuration error: {self.reason}")
-
-
-def _source(config: SidecarConfig) -> LocalSource:
-    """The configured guest interface of this VM, behind the lock and the token bucket."""
-    try:
-        provider = open_provider(
-            ProviderConfig(
-                kind=config.provider,
-                configfs_root=config.configfs_root,
-                device=config.device,
-                emulated_pki_dir=config.emulated_pki_dir,
-                emulated_product=config.emulated_product,
-            )
-        )
-    except (ValueError, OSError, AttestError) as error:
-        _log.error("cannot set up the %s provider: %s", config.provider, error)
-        provider = UnavailableProvider(f"the {config.provider} provider failed to start: {error}")
-    return LocalSource(GuardedProvider(provider, TokenBucket(config.rate, config.burst)))
+    def verify(
+        self, report: bytes, cert_table: bytes, at: datetime, nonce: bytes | None = None
+    ) -> Outcome:
+        raise InputFileError(f"configuration error: {self.reason}")
 
 
 class LocalBackend:
@@ -124,18 +77,18 @@ def _encode(body: dict[str, object]) -> bytes:
 
 
 def local_service(
-    config: SidecarConfig, metrics: SidecarMetrics
+    config: SidecarConfig, metrics: AttestationMetrics
 ) -> tuple[LocalBackend, AttestationLoop, str]:
     """The backend, its periodic loop (not started) and the provider's name for the log."""
-    source = _source(config)
+    provider = open_guarded(config.guest, config.serving.rate, config.serving.burst)
     # After the provider: the emulated one creates its PKI, whose root --trust-ark may name.
     verifier: Verifier
     try:
-        verifier = _verifier(config)
-    except ConfigError as error:
+        _, verifier = build_verifier(config.attestation)
+    except AttestError as error:
         _log.error("configuration error; every attestation will fail: %s", error)
         verifier = MisconfiguredVerifier(str(error))
-    attestor = Attestor(source, verifier, metrics, utc_now)
+    attestor = Attestor(LocalSource(provider), verifier, metrics, utc_now)
     last = LastResult()
-    loop = AttestationLoop(attestor, last, config.interval, config.jitter)
-    return LocalBackend(attestor, last), loop, source.name
+    loop = AttestationLoop(attestor, last, config.attestation.interval, config.attestation.jitter)
+    return LocalBackend(attestor, last), loop, provider.name

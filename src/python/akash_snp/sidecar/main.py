@@ -17,18 +17,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from akash_snp.attestation.loop import AttestationLoop
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.timefmt import utc_now
 from akash_snp.guest.agent_client import AgentHttp, AgentSettings
 from akash_snp.guest.guard import TokenBucket
+from akash_snp.service.jsonlog import configure_logging
 from akash_snp.serving.listen import BindError, listen
 from akash_snp.serving.server import serve
 from akash_snp.serving.wsgi import threaded
-from akash_snp.sidecar import logs
 from akash_snp.sidecar.app import Backend, create_app
 from akash_snp.sidecar.config import AGENT_PROVIDER, SidecarConfig, parse_config
-from akash_snp.sidecar.loop import AttestationLoop
-from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.relay import RelayBackend
-from akash_snp.sidecar.timefmt import utc_now
 
 _log = logging.getLogger("akash_snp.sidecar")
 EXIT_UNUSABLE = 2
@@ -37,13 +37,13 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def _service(
-    config: SidecarConfig, metrics: SidecarMetrics
+    config: SidecarConfig, metrics: AttestationMetrics
 ) -> tuple[Backend, AttestationLoop | None, str]:
     """The backend, its periodic loop if it has one, and the provider's name for the log."""
     if config.provider == AGENT_PROVIDER:
         assert config.agent_url is not None  # parse_config insists
         http = AgentHttp(AgentSettings(config.agent_url))
-        bucket = TokenBucket(config.rate, config.burst)
+        bucket = TokenBucket(config.serving.rate, config.serving.burst)
         return RelayBackend(http, bucket, metrics, utc_now), None, AGENT_PROVIDER
     from akash_snp.sidecar.local import local_service  # the verifier: local providers only
 
@@ -58,13 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return agent_main(arguments[1:])
     config = parse_config(arguments)
-    logs.configure(config.log_level)
+    configure_logging(config.serving.log_level)
     try:
-        sock = listen(config.bind_address, config.port)
+        sock = listen(config.serving.bind_address, config.serving.port)
     except BindError as error:
         _log.error(str(error))
         return EXIT_UNUSABLE
-    metrics = SidecarMetrics()
+    metrics = AttestationMetrics()
     backend, loop, provider = _service(config, metrics)
     app = threaded(create_app(backend, metrics), MAX_BODY_BYTES)
     if loop is not None:
@@ -72,13 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log.info(
         "listening",
         extra={
-            "address": config.bind_address,
+            "address": config.serving.bind_address,
             "port": int(sock.getsockname()[1]),
             "provider": provider,
-            "interval": config.interval,
+            "interval": config.attestation.interval,
         },
     )
-    serve(app, sock, threads=config.threads)
+    serve(app, sock, threads=config.serving.threads)
     if loop is not None:
         loop.stop()
     _log.info("stopped")

@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from akash_snp.attest.certs import CertRole, load_certificates
-from akash_snp.guest.nonce import report_data_for_nonce
-from akash_snp.sidecar.harness import SidecarProcess
+from akash_snp.attest.nonce import report_data_for_nonce
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 
 def _settled(url: str, timeout: float = 30.0) -> dict[str, Any]:

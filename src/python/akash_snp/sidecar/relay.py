@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from akash_snp.attestation.attestor import NONCE_BINDING_SHOWN
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.state import FAILED, PENDING, UNAVAILABLE, VERIFIED, Attestation
+from akash_snp.attestation.views import attestation_json
 from akash_snp.guest.agent_client import AgentHttp, error_text, retry_after
 from akash_snp.guest.guard import TokenBucket
 from akash_snp.guest.provider import GuestError, ProviderUnavailable, RateLimited
-from akash_snp.sidecar.attestor import NONCE_BINDING_SHOWN
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.state import FAILED, PENDING, UNAVAILABLE, VERIFIED, Attestation
-from akash_snp.sidecar.views import attestation_json
 
 PROVIDER = "agent"
 STATUS_TTL = 5.0
@@ -39,7 +39,7 @@ class RelayBackend:
         self,
         http: AgentHttp,
         bucket: TokenBucket,
-        metrics: SidecarMetrics,
+        metrics: AttestationMetrics,
         clock: Callable[[], datetime],
         *,
         ttl: float = STATUS_TTL,

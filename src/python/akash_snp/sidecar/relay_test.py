@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from akash_snp.attestation.metrics import AttestationMetrics
 from akash_snp.guest.agent_client import AgentHttp, AgentSettings
-from akash_snp.guest.fake_agent import agent_answering
 from akash_snp.guest.guard import TokenBucket
 from akash_snp.guest.provider import RateLimited
-from akash_snp.sidecar.metrics import SidecarMetrics
 from akash_snp.sidecar.relay import RelayBackend
+from akash_snp.testing.fake_agent import agent_answering
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 VERIFIED = {"attestation_status": "verified", "nonce": "01", "provider": "emulated"}
@@ -21,7 +21,7 @@ VERIFIED = {"attestation_status": "verified", "nonce": "01", "provider": "emulat
 
 def _relay(url: str, burst: int = 100, ttl: float = 5.0) -> RelayBackend:
     http = AgentHttp(AgentSettings(url))
-    return RelayBackend(http, TokenBucket(0.001, burst), SidecarMetrics(), lambda: NOW, ttl=ttl)
+    return RelayBackend(http, TokenBucket(0.001, burst), AttestationMetrics(), lambda: NOW, ttl=ttl)
 
 
 def test_a_verified_answer_passes_through_unchanged() -> None:

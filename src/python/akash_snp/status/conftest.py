@@ -12,17 +12,18 @@ import pytest
 from werkzeug.test import Client
 
 from akash_snp.attest.constants import Product
-from akash_snp.guest.emulated import EmulatedProvider
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.loop import AttestationLoop
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.state import LastResult
+from akash_snp.attestation.verification import LibraryVerifier
+from akash_snp.emulation.pki import EmulatedAmd
+from akash_snp.emulation.provider import EmulatedProvider
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
 from akash_snp.sidecar.app import create_app
-from akash_snp.sidecar.attestor import Attestor
 from akash_snp.sidecar.local import LocalBackend
-from akash_snp.sidecar.loop import AttestationLoop
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.state import LastResult
-from akash_snp.sidecar.verification import LibraryVerifier
 from akash_snp.status.fake_apiserver import (
     FakeApiServer,
     Reply,
@@ -35,7 +36,6 @@ from akash_snp.testing.fixtures import (  # noqa: F401 (pytest finds fixtures by
     emulated_genoa_pki,
     emulated_pkis,
 )
-from akash_snp.testing.pki import EmulatedAmd
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +53,7 @@ def make_sidecar(emulated_genoa_pki: EmulatedAmd) -> SidecarFactory:  # noqa: F8
         )
         roots = [ark] if kind == "verified" else []
         guarded = GuardedProvider(provider, TokenBucket(1000, 1000))  # type: ignore[arg-type]
-        metrics = SidecarMetrics()
+        metrics = AttestationMetrics()
         attestor = Attestor(
             LocalSource(guarded), LibraryVerifier(None, extra_roots=roots), metrics,
             lambda: datetime.now(UTC),

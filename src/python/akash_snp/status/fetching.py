@@ -20,6 +20,7 @@ from urllib.parse import quote
 from akash_snp.attest.constants import TCB_LAYOUT, Product
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.tcb import decode_tcb
+from akash_snp.attestation.state import FAILED, PENDING, UNAVAILABLE, VERIFIED
 from akash_snp.cli.policy_flags import VerificationOptions
 from akash_snp.cli.url_command import (
     DEFAULT_NONCE_BYTES,
@@ -28,7 +29,6 @@ from akash_snp.cli.url_command import (
     parse_answer,
     verify_answer,
 )
-from akash_snp.sidecar.state import FAILED, PENDING, UNAVAILABLE, VERIFIED
 from akash_snp.status.kube import KubeError, get
 from akash_snp.status.listing import InjectedPod
 

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from akash_snp.attest.errors import AttestError
+from akash_snp.attestation.state import VERIFIED
+from akash_snp.attestation.timefmt import utc_now
 from akash_snp.cli.policy_flags import CliInputError, add_verification_flags, verification_options
-from akash_snp.sidecar.state import VERIFIED
-from akash_snp.sidecar.timefmt import utc_now
 from akash_snp.status.fetching import FetchSettings, PodStatus, check_all
 from akash_snp.status.kube import KubeError, connect
 from akash_snp.status.listing import list_injected

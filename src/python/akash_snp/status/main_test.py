@@ -214,7 +214,7 @@ def test_fresh_rejects_a_replayed_answer(
     assert run(serve(fake), *args) == 1
     row = rows_by_pod(capsys.readouterr().out)["web"]
     assert row["status"] == "failed"
-    assert str(row["reason"]).startswith("nonce_binding: ")
+    assert str(row["reason"]).startswith("policy.nonce: ")
 
 
 def test_fresh_on_a_rate_limited_sidecar_is_unreachable(

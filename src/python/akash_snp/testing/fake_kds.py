@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from akash_snp.attest.constants import CHIP_ID_SIZE, Product, parse_product
 from akash_snp.attest.errors import AttestError
 from akash_snp.attest.tcb import TcbVersion
-from akash_snp.testing.pki import EmulatedAmd
+from akash_snp.emulation.pki import EmulatedAmd
 
 
 class FakeKds:

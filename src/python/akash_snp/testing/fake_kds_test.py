@@ -8,8 +8,8 @@ from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.constants import Product
 from akash_snp.attest.kds import vcek_path
 from akash_snp.attest.tcb import TcbVersion
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.fake_kds import FakeKds
-from akash_snp.testing.pki import EmulatedAmd
 
 
 def test_serves_kds_paths(fake_kds: FakeKds, emulated_pkis: dict[Product, EmulatedAmd]) -> None:

@@ -13,8 +13,8 @@ import pytest
 from cryptography import x509
 
 from akash_snp.attest.constants import Product
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.fake_kds import FakeKds, running_fake_kds
-from akash_snp.testing.pki import EmulatedAmd
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from akash_snp.attest.constants import Product
-from akash_snp.testing.pki import EPOCH, EmulatedAmd
+from akash_snp.emulation.pki import EPOCH, EmulatedAmd
 
 VERIFY_AT = EPOCH + timedelta(days=151)  # 2025-06-01, inside every emulated validity period
 

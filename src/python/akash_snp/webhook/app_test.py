@@ -9,9 +9,9 @@ import sys
 import pytest
 from flask.testing import FlaskClient
 
+from akash_snp.service.jsonlog import JsonFormatter
 from akash_snp.webhook.app import create_app
 from akash_snp.webhook.config import ConfigSource
-from akash_snp.webhook.jsonlog import JsonFormatter
 from akash_snp.webhook.metrics import Metrics
 from akash_snp.webhook.review_test import admission, body
 

@@ -11,10 +11,8 @@ patches and knows nothing of HTTP.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -23,7 +21,7 @@ from typing import Any
 
 import yaml
 
-_LOG = logging.getLogger(__name__)
+from akash_snp.service.reloader import Reloading
 
 INJECTION_MODES = ("native-sidecar", "container")
 DEVICE_ACCESS_MODES = ("agent", "privileged", "device-plugin", "none")
@@ -321,8 +319,8 @@ class ConfigSource:
     """The current config: re-read when it changes, keeping the last good one on errors.
 
     A cheap signature (one ``stat`` per file) is compared at most once every ``check_interval``
-    seconds; a ConfigMap update (the kubelet's atomic ``..data`` symlink swap) changes it.
-    Without a path the defaults are fixed.
+    seconds (``service.reloader``); a ConfigMap update (the kubelet's atomic ``..data`` symlink
+    swap) changes it. Without a path the defaults are fixed.
     """
 
     def __init__(
@@ -332,41 +330,18 @@ class ConfigSource:
         check_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._path = path
-        self._own_namespace = own_namespace
-        self._interval = check_interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._next_check = clock() + check_interval
-        self._seen: _Signature | None = None
         if path is None:
-            self._config = parse_config({}, own_namespace)
+            fixed = parse_config({}, own_namespace)
+            self._current: Callable[[], WebhookConfig] = lambda: fixed
         else:
-            self._seen = _signature(path)
-            self._config = load_config(path, own_namespace)
+            self._current = Reloading(
+                lambda: load_config(path, own_namespace),
+                lambda: _signature(path),
+                "config",
+                check_interval,
+                clock,
+            ).current
 
     def current(self) -> WebhookConfig:
         """The config to use for this request."""
-        if self._path is None or self._clock() < self._next_check:
-            return self._config
-        with self._lock:
-            now = self._clock()
-            if now >= self._next_check:
-                self._next_check = now + self._interval
-                self._maybe_reload(self._path)
-            return self._config
-
-    def _maybe_reload(self, path: Path) -> None:
-        # The signature is taken before reading: a change during the read is seen next time.
-        seen = _signature(path)
-        if seen == self._seen:
-            return
-        self._seen = seen
-        try:
-            self._config = load_config(path, self._own_namespace)
-        except ConfigError as exc:
-            _LOG.error(
-                "config reload failed, keeping the previous config", extra={"error": str(exc)}
-            )
-            return
-        _LOG.info("config reloaded", extra={"path": str(path)})
+        return self._current()

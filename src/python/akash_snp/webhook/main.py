@@ -83,8 +83,8 @@ def serve_main(argv: list[str]) -> int:
     except (TLSFilesError, ConfigError) as exc:
         print(f"sev-webhook: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from akash_snp.service.jsonlog import configure_logging
     from akash_snp.serving.server import Limits
-    from akash_snp.webhook.jsonlog import configure_logging
     from akash_snp.webhook.server import ServerOptions, run
 
     configure_logging(args.log_level.upper())

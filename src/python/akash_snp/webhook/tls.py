@@ -2,35 +2,25 @@
 
 The server listens with ``CertificateReloader.server_context()``: during each TLS handshake its
 SNI callback (called for every ClientHello, with or without a server name) switches the
-connection to ``CertificateReloader.context()``. At most once per ``check_interval`` that stats
-both files; when either changed it builds a new context and hands that out from then on.
-Connections already open keep the context they were accepted with, so replacing the files never
-fails an in-flight request. A half-written pair (new certificate, old key) fails to load: the old
-context stays in use, the error is logged, and the next check tries again.
+connection to ``CertificateReloader.context()``, the context rebuilt by ``service.reloader``
+when either file changes. Connections already open keep the context they were accepted with, so
+replacing the files never fails an in-flight request. A half-written pair (new certificate, old
+key) fails to load: the old context stays in use until the pair is complete.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-_LOG = logging.getLogger(__name__)
-
-_Stamp = tuple[tuple[int, int, int, int], tuple[int, int, int, int]]
+from akash_snp.service.reloader import Reloading, file_signature
 
 
 class TLSFilesError(ValueError):
     """The certificate or key file is missing, unreadable or not a matching PEM pair."""
-
-
-def _stamp_of(path: Path) -> tuple[int, int, int, int]:
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def build_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -61,29 +51,17 @@ class CertificateReloader:
     ) -> None:
         self._cert = cert
         self._key = key
-        self._interval = check_interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._stamp = self._current_stamp()
-        self._context = build_context(cert, key)
-        self._next_check = clock() + check_interval
-
-    def _current_stamp(self) -> _Stamp | None:
-        try:
-            return (_stamp_of(self._cert), _stamp_of(self._key))
-        except OSError:
-            return None
+        self._contexts = Reloading(
+            lambda: build_context(cert, key),
+            lambda: file_signature((cert, key)),
+            "TLS certificate",
+            check_interval,
+            clock,
+        )
 
     def context(self) -> ssl.SSLContext:
         """The context for a new connection; cheap unless a check is due."""
-        if self._clock() < self._next_check:
-            return self._context
-        with self._lock:
-            now = self._clock()
-            if now >= self._next_check:
-                self._next_check = now + self._interval
-                self._reload_if_changed()
-            return self._context
+        return self._contexts.current()
 
     def server_context(self) -> ssl.SSLContext:
         """A listening context that hands each new connection the current ``context()``."""
@@ -94,17 +72,3 @@ class CertificateReloader:
 
         listening.sni_callback = switch
         return listening
-
-    def _reload_if_changed(self) -> None:
-        stamp = self._current_stamp()
-        if stamp is None or stamp == self._stamp:
-            return
-        try:
-            self._context = build_context(self._cert, self._key)
-        except TLSFilesError as exc:
-            _LOG.error(
-                "TLS reload failed, serving the previous certificate", extra={"error": str(exc)}
-            )
-            return
-        self._stamp = stamp
-        _LOG.info("TLS certificate reloaded", extra={"cert": str(self._cert)})

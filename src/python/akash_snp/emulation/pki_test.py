@@ -13,8 +13,8 @@ from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.chain import is_amd_root, verify_link
 from akash_snp.attest.constants import Product
 from akash_snp.attest.verify import verify_attestation
-from akash_snp.testing.pki import EmulatedAmd, is_emulated
-from akash_snp.testing.pss import sign_pss_sha384
+from akash_snp.emulation.pki import EmulatedAmd, is_emulated
+from akash_snp.emulation.pss import sign_pss_sha384
 
 AT = datetime(2025, 6, 1, tzinfo=timezone.utc)
 

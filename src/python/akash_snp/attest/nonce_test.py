@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akash_snp.guest.nonce import (
+from akash_snp.attest.nonce import (
     NONCE_BINDING,
     NonceError,
     parse_nonce_hex,

@@ -7,9 +7,9 @@ import logging
 import random
 import threading
 
-from akash_snp.sidecar.attestor import Attestor
-from akash_snp.sidecar.state import LastResult
-from akash_snp.sidecar.timefmt import rfc3339, utc_now
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.state import LastResult
+from akash_snp.attestation.timefmt import rfc3339, utc_now
 
 _log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from akash_snp.attest.kds import KdsClient, KdsSettings
-from akash_snp.sidecar.verification import LibraryVerifier
+from akash_snp.attestation.verification import LibraryVerifier
 from akash_snp.testing.fake_kds import FakeKds
 
 

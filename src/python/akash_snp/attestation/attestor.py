@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from akash_snp.guest.nonce import NONCE_BINDING
+from akash_snp.attest.nonce import NONCE_BINDING
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.outcome import Verifier
+from akash_snp.attestation.state import FAILED, UNAVAILABLE, VERIFIED, Attestation
 from akash_snp.guest.provider import GuestError, GuestReport, ProviderUnavailable, RateLimited
 from akash_snp.guest.source import ReportSource
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.outcome import Verifier
-from akash_snp.sidecar.state import FAILED, UNAVAILABLE, VERIFIED, Attestation
 
 _log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Attestor:
         self,
         source: ReportSource,
         verifier: Verifier,
-        metrics: SidecarMetrics,
+        metrics: AttestationMetrics,
         clock: Callable[[], datetime],
     ) -> None:
         self._source = source
@@ -45,7 +45,7 @@ class Attestor:
         def obtain() -> tuple[GuestReport, str]:
             return self._source.nonce_report(nonce, wait=False), NONCE_BINDING_SHOWN
 
-        return self._attest(obtain, NONCE_BINDING_SHOWN, "nonce", wait=False)
+        return self._attest(obtain, NONCE_BINDING_SHOWN, "nonce", wait=False, nonce=nonce)
 
     def attest_periodic(self, stamp: str) -> Attestation:
         """The periodic report for RFC 3339 ``stamp``; waits for the rate limiter."""
@@ -59,12 +59,13 @@ class Attestor:
         binding: str,
         kind: str,
         wait: bool,
+        nonce: bytes | None = None,
     ) -> Attestation:
         """Run ``obtain`` and verify; ``binding`` is shown if it fails before saying its own;
         ``kind`` labels the metrics; ``wait``: a refusal by the rate limiter becomes a failed
-        status instead of escaping."""
+        status instead of escaping; ``nonce``: the one REPORT_DATA must commit to."""
         at = self._clock()
-        result = self._obtain_and_verify(obtain, binding, at, wait)
+        result = self._obtain_and_verify(obtain, binding, at, wait, nonce)
         self._metrics.attestations.labels(kind=kind, outcome=result.status).inc()
         if result.status == VERIFIED:
             self._metrics.last_success.set(at.timestamp())
@@ -80,6 +81,7 @@ class Attestor:
         binding: str,
         at: datetime,
         wait: bool,
+        nonce: bytes | None,
     ) -> Attestation:
         name = self._source.name
 
@@ -101,7 +103,7 @@ class Attestor:
             _log.exception("the provider raised")
             return failed(FAILED, f"obtaining a report failed: {error!r}")
         try:
-            outcome = self._verifier.verify(got.report, got.cert_table, at)
+            outcome = self._verifier.verify(got.report, got.cert_table, at, nonce)
         except Exception as error:  # a verifier bug must not take the sidecar down
             _log.exception("verification raised")
             return Attestation(

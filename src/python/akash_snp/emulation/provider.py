@@ -13,10 +13,10 @@ from pathlib import Path
 
 from akash_snp.attest.certtable import CertTableEntry, build_cert_table
 from akash_snp.attest.constants import GUID_ARK, GUID_ASK, GUID_VCEK
+from akash_snp.emulation.firmware import DEFAULT_TCB, sign, unsigned_report
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.guest.provider import REQUESTED_VMPL, GuestReport, check_report_data
 from akash_snp.guest.select import CertTableChoice
-from akash_snp.testing.firmware import DEFAULT_TCB, sign, unsigned_report
-from akash_snp.testing.pki import EmulatedAmd
 
 EMULATED_MEASUREMENT = hashlib.sha384(b"akash-snp emulated guest launch").digest()
 """A fixed, recognisable launch digest: there is no real guest image behind it."""

@@ -27,9 +27,14 @@ class Outcome:
     """ASK or ASVK, then ARK, PEM-encoded: what ``cert_chain`` shows."""
     endorsement_der: bytes | None = None
     """The VCEK or VLEK certificate, DER."""
+    evidence: dict[str, dict[str, str]] | None = None
+    """The verdict's evidence: each certificate's role, subject, SHA-256 and source."""
 
 
 class Verifier(Protocol):
-    """Verify a raw report with the raw extended-report certificate table the host attached."""
+    """Verify a raw report with the raw extended-report certificate table the host attached
+    (and, for a nonce-bound report, the nonce REPORT_DATA must commit to)."""
 
-    def verify(self, report: bytes, cert_table: bytes, at: datetime) -> Outcome: ...
+    def verify(
+        self, report: bytes, cert_table: bytes, at: datetime, nonce: bytes | None = None
+    ) -> Outcome: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
-class SidecarMetrics:
+class AttestationMetrics:
     """Attestations by kind and outcome, last success time, request latency, refusals."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:

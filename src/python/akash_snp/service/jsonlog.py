@@ -1,4 +1,6 @@
-"""One JSON object per log line, from the standard ``logging`` module, for the webhook's logs.
+"""One JSON object per log line, from the standard ``logging`` module: the log format of every
+server (webhook, sidecar, node agent), easy for log collectors and for tests to parse.
+
 
 Fields passed through ``extra=`` appear as top-level keys; exceptions become a single
 ``exception`` string field instead of a multi-line traceback.

@@ -58,8 +58,8 @@ from akash_snp.attest.constants import (
     parse_product,
 )
 from akash_snp.attest.tcb import TcbVersion
-from akash_snp.testing.firmware import DEFAULT_POLICY, DEFAULT_TCB, sign, unsigned_report
-from akash_snp.testing.pss import sign_pss_sha384
+from akash_snp.emulation.firmware import DEFAULT_POLICY, DEFAULT_TCB, sign, unsigned_report
+from akash_snp.emulation.pss import sign_pss_sha384
 
 EMULATED_MARKER = "akash-snp EMULATED AMD PKI - not AMD"
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)

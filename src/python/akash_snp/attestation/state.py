@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from akash_snp.sidecar.outcome import Outcome
+from akash_snp.attestation.outcome import Outcome
 
 VERIFIED = "verified"
 FAILED = "failed"

@@ -6,14 +6,14 @@ import random
 import time
 from datetime import UTC, datetime
 
+from akash_snp.attestation.attestor import Attestor
+from akash_snp.attestation.loop import AttestationLoop, next_delay
+from akash_snp.attestation.metrics import AttestationMetrics
+from akash_snp.attestation.outcome import Outcome
+from akash_snp.attestation.state import FAILED, LastResult
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import GuestReport
 from akash_snp.guest.source import LocalSource
-from akash_snp.sidecar.attestor import Attestor
-from akash_snp.sidecar.loop import AttestationLoop, next_delay
-from akash_snp.sidecar.metrics import SidecarMetrics
-from akash_snp.sidecar.outcome import Outcome
-from akash_snp.sidecar.state import FAILED, LastResult
 
 
 def test_delay_stays_within_the_jitter_band() -> None:
@@ -25,7 +25,9 @@ def test_delay_stays_within_the_jitter_band() -> None:
 
 
 class ExplodingVerifier:
-    def verify(self, report: bytes, cert_table: bytes, at: datetime) -> Outcome:
+    def verify(
+        self, report: bytes, cert_table: bytes, at: datetime, nonce: bytes | None = None
+    ) -> Outcome:
         raise RuntimeError("library bug")
 
 
@@ -39,7 +41,7 @@ class Provider:
 def test_a_raising_verifier_becomes_a_failed_status() -> None:
     guarded = GuardedProvider(Provider(), TokenBucket(10, 10))
     attestor = Attestor(
-        LocalSource(guarded), ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC)
+        LocalSource(guarded), ExplodingVerifier(), AttestationMetrics(), lambda: datetime.now(UTC)
     )
     last = LastResult()
     AttestationLoop(attestor, last, interval=300).run_once()
@@ -52,7 +54,7 @@ def test_a_raising_verifier_becomes_a_failed_status() -> None:
 def test_loop_thread_runs_immediately_and_stops() -> None:
     guarded = GuardedProvider(Provider(), TokenBucket(10, 10))
     attestor = Attestor(
-        LocalSource(guarded), ExplodingVerifier(), SidecarMetrics(), lambda: datetime.now(UTC)
+        LocalSource(guarded), ExplodingVerifier(), AttestationMetrics(), lambda: datetime.now(UTC)
     )
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=3600)

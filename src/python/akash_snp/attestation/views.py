@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from akash_snp.sidecar.state import PENDING, Attestation
-from akash_snp.sidecar.timefmt import rfc3339
+from akash_snp.attestation.state import PENDING, Attestation
+from akash_snp.attestation.timefmt import rfc3339
 
 PROVES = (
     "The report was signed by a genuine AMD SEV-SNP processor: its VCEK or VLEK key chains to "
@@ -61,6 +61,7 @@ def attestation_json(result: Attestation | None, provider: str) -> dict[str, Any
             body["signing_key"] = outcome.signing_key
             body["checks"] = outcome.checks
             body["report"] = outcome.report_fields
+            body["evidence"] = outcome.evidence
     body["what_this_proves"] = list(PROVES)
     body["what_this_does_not_prove"] = list(DOES_NOT_PROVE)
     return body

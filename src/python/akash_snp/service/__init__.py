@@ -1,0 +1,1 @@
+"""Chores every server of the project does the same way: JSON logs, files reloaded on change."""
