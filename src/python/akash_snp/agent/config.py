@@ -4,22 +4,18 @@ sidecar's (``attestation.settings``; a flag wins over its variable); bad values 
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from akash_snp.attestation.settings import (
-    ENV_PREFIX,
     AttestationConfig,
-    EnvFlags,
+    ServiceFlags,
     ServingConfig,
-    add_attestation_flags,
-    add_guest_flags,
-    add_serving_flags,
     attestation_config,
     check_common,
     guest_config,
+    service_parser,
     serving_config,
 )
 from akash_snp.guest.select import PROVIDER_CHOICES, ProviderConfig
@@ -36,44 +32,30 @@ class AgentConfig:
     serving: ServingConfig
 
 
-def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The agent's flag set; defaults come from the environment, then built-in values."""
-    parser = argparse.ArgumentParser(
-        prog="sev-attestation agent",
-        description="Node attestation agent: serves verified nonce-bound SEV-SNP attestations "
-        "at /v1/verify (relayed by agent-mode sidecars), raw reports at /v1/report and a "
-        "caching AMD KDS proxy at /kds/. "
-        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT).",
-    )
-    flags = EnvFlags(parser, environ)
-    add_guest_flags(
-        flags,
-        PROVIDER_CHOICES,
-        "guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, ioctl, "
-        "or emulated (test PKI; its reports never pass against AMD's roots)",
-    )
-    add_attestation_flags(
-        flags,
-        "verification policy file (JSON/YAML, as for snp-verify) for /v1/status and "
-        "/v1/verify, hence for every agent-mode sidecar of the node",
-    )
+FLAGS = ServiceFlags(
+    prog="sev-attestation agent",
+    description="Node attestation agent: serves verified nonce-bound SEV-SNP attestations at "
+    "/v1/verify (relayed by agent-mode sidecars), raw reports at /v1/report and a caching AMD "
+    "KDS proxy at /kds/.",
+    provider_choices=PROVIDER_CHOICES,
+    provider_help="guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, "
+    "ioctl, or emulated (test PKI; its reports never pass against AMD's roots)",
+    policy_help="verification policy file (JSON/YAML, as for snp-verify) for /v1/status and "
+    "/v1/verify, hence for every agent-mode sidecar of the node",
+    port=DEFAULT_AGENT_PORT,
+    bind_help="address to listen on (hostNetwork: the node's addresses)",
     # a request waiting for a slow KDS holds a handler thread: more than the sidecar's
-    add_serving_flags(
-        flags,
-        DEFAULT_AGENT_PORT,
-        "address to listen on (hostNetwork: the node's addresses)",
-        threads=16,
-        rate=2.0,
-        burst=10,
-    )
-    return parser
+    threads=16,
+    rate=2.0,
+    burst=10,
+)
 
 
 def parse_agent_config(
     argv: Sequence[str] | None, environ: Mapping[str, str] | None = None
 ) -> AgentConfig:
     """Parse flags (and environment); exits with status 2 and a usage message on bad input."""
-    parser = build_parser(os.environ if environ is None else environ)
+    parser = service_parser(FLAGS, os.environ if environ is None else environ).parser
     args = parser.parse_args(argv)
     check_common(parser, args)
     return AgentConfig(

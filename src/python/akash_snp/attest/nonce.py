@@ -1,6 +1,7 @@
 """How a verifier's nonce becomes REPORT_DATA: the one definition shared by the attesting
-services (which ask the firmware for it) and every verifier (``Policy.nonce``, checked by
-``nonce_check``: the node agent on its own answers, ``snp-verify url`` on the tenant's side).
+services (which ask the firmware for it) and every verifier (``Policy.nonce``: the node agent
+on its own answers, ``snp-verify url`` on the tenant's side). It imports no cryptography: the
+agent-mode sidecar parses nonces too.
 
 REPORT_DATA = SHA-512(b"akash-snp/verify-nonce/v1\\x00" || nonce), 64 bytes. The domain prefix keeps
 a nonce-bound report from being mistaken for a report over the same bytes made for any other
@@ -13,7 +14,6 @@ import hashlib
 import re
 
 from akash_snp.attest.errors import AttestError
-from akash_snp.attest.verdict import Check
 
 NONCE_DOMAIN = b"akash-snp/verify-nonce/v1\x00"
 MIN_NONCE_BYTES = 1
@@ -55,20 +55,6 @@ def report_data_for_nonce(nonce: bytes) -> bytes:
             f"nonce is {len(nonce)} bytes; expected {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES}"
         )
     return hashlib.sha512(NONCE_DOMAIN + nonce).digest()
-
-
-def nonce_check(report_data: bytes, nonce: bytes) -> Check:
-    """``policy.nonce``: REPORT_DATA must commit to ``nonce``, so the report was made for this
-    request; anything else is a replayed or foreign report."""
-    expected = report_data_for_nonce(nonce)
-    if report_data != expected:
-        return Check(
-            "policy.nonce",
-            False,
-            f"REPORT_DATA {report_data.hex()[:32]}... does not commit to nonce {nonce.hex()} "
-            f"(expected {expected.hex()[:32]}...): a replayed or foreign report",
-        )
-    return Check("policy.nonce", True, f"REPORT_DATA commits to nonce {nonce.hex()}")
 
 
 PERIODIC_DOMAIN = b"akash-snp/periodic/v1\x00"

@@ -15,7 +15,7 @@ from typing import Any
 
 from akash_snp.attest.constants import TCB_LAYOUT, Product, parse_product
 from akash_snp.attest.errors import AttestError, PolicyError
-from akash_snp.attest.nonce import nonce_check
+from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.attest.report import BuildVersion, Report
 from akash_snp.attest.tcb import TcbVersion, decode_tcb
 from akash_snp.attest.verdict import Check
@@ -236,6 +236,20 @@ def _signing_key_check(key_name: str, allowed: tuple[str, ...]) -> Check:
     )
 
 
+def _nonce_check(report_data: bytes, nonce: bytes) -> Check:
+    """``policy.nonce``: REPORT_DATA must commit to ``nonce``, so the report was made for this
+    request; anything else is a replayed or foreign report."""
+    expected = report_data_for_nonce(nonce)
+    if report_data != expected:
+        return Check(
+            "policy.nonce",
+            False,
+            f"REPORT_DATA {report_data.hex()[:32]}... does not commit to nonce {nonce.hex()} "
+            f"(expected {expected.hex()[:32]}...): a replayed or foreign report",
+        )
+    return Check("policy.nonce", True, f"REPORT_DATA commits to nonce {nonce.hex()}")
+
+
 def evaluate_policy(report: Report, product: Product, policy: Policy) -> list[Check]:
     """Run every configured acceptability check on an (authentic) report."""
     guest = report.policy
@@ -303,7 +317,7 @@ def evaluate_policy(report: Report, product: Product, policy: Policy) -> list[Ch
         if check is not None:
             checks.append(check)
     if policy.nonce is not None:
-        checks.append(nonce_check(report.report_data, policy.nonce))
+        checks.append(_nonce_check(report.report_data, policy.nonce))
     if policy.min_guest_svn is not None:
         checks.append(
             Check(

@@ -8,9 +8,11 @@ import pytest
 
 from akash_snp.attest.constants import Product
 from akash_snp.attest.errors import PolicyError
+from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.attest.policy import Policy, evaluate_policy, load_policy, policy_as_dict
 from akash_snp.attest.report import BuildVersion, GuestPolicy, Report
 from akash_snp.attest.tcb import TcbVersion
+from akash_snp.attest.verdict import Check
 from akash_snp.emulation.firmware import unsigned_report
 
 
@@ -38,6 +40,17 @@ def test_defaults_refuse_debug_and_migration_agent(report: Report) -> None:
     migrating = replace(report, policy=GuestPolicy(report.policy.value | 1 << 18))
     assert _failed(migrating, Policy()) == ["policy.migration_agent"]
     assert _failed(report, Policy(allow_smt=False)) == ["policy.smt"]
+
+
+def test_nonce_requires_report_data_to_commit_to_it(report: Report) -> None:
+    bound = replace(report, report_data=report_data_for_nonce(b"\xc0\xff\xee"))
+    checks = evaluate_policy(bound, Product.GENOA, Policy(nonce=b"\xc0\xff\xee"))
+    assert [c for c in checks if c.name == "policy.nonce"] == [
+        Check("policy.nonce", True, "REPORT_DATA commits to nonce c0ffee")
+    ]
+    assert _failed(bound, Policy(nonce=b"\x01")) == ["policy.nonce"]
+    assert _failed(report, Policy(nonce=b"\xc0\xff\xee")) == ["policy.nonce"]
+    assert "nonce" not in policy_as_dict(Policy(nonce=b"\x01"))
 
 
 def test_current_tcb_above_committed_is_allowed_by_default(report: Report) -> None:
@@ -140,6 +153,7 @@ allowed_products: [Milan-B0, Genoa]
         ("allowed_products: [Naples]", "unknown product"),
         ("allowed_measurements: abc", "list of hex strings"),
         ("{unclosed", "neither valid YAML nor JSON"),
+        ("nonce: abcd", "unknown policy fields"),  # set per request, never in a file
     ],
 )
 def test_bad_policies(text: str, message: str) -> None:

@@ -206,6 +206,38 @@ def serving_config(args: argparse.Namespace) -> ServingConfig:
     )
 
 
+@dataclass(frozen=True)
+class ServiceFlags:
+    """What differs between the two services' flag sets."""
+
+    prog: str
+    description: str
+    provider_choices: tuple[str, ...]
+    provider_help: str
+    policy_help: str
+    port: int
+    bind_help: str
+    threads: int
+    rate: float
+    burst: int
+
+
+def service_parser(flags: ServiceFlags, environ: Mapping[str, str]) -> EnvFlags:
+    """The shared flag set of a service, to which it may add its own."""
+    parser = argparse.ArgumentParser(
+        prog=flags.prog,
+        description=f"{flags.description} Every flag can also be set as {ENV_PREFIX}<FLAG> "
+        f"(e.g. {ENV_PREFIX}PORT).",
+    )
+    env_flags = EnvFlags(parser, environ)
+    add_guest_flags(env_flags, flags.provider_choices, flags.provider_help)
+    add_attestation_flags(env_flags, flags.policy_help)
+    add_serving_flags(
+        env_flags, flags.port, flags.bind_help, flags.threads, flags.rate, flags.burst
+    )
+    return env_flags
+
+
 def check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Usage errors (exit 2) for values the types alone cannot refuse."""
     if not 0 <= args.port <= 65535:

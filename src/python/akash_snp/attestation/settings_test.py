@@ -8,24 +8,31 @@ from pathlib import Path
 import pytest
 
 from akash_snp.attestation.settings import (
-    EnvFlags,
-    add_attestation_flags,
-    add_guest_flags,
-    add_serving_flags,
+    ServiceFlags,
     attestation_config,
     check_common,
     guest_config,
+    service_parser,
     serving_config,
 )
 from akash_snp.guest.select import PROVIDER_CHOICES
 
+FLAGS = ServiceFlags(
+    prog="test",
+    description="A service.",
+    provider_choices=PROVIDER_CHOICES,
+    provider_help="provider",
+    policy_help="policy",
+    port=8000,
+    bind_help="bind",
+    threads=4,
+    rate=1.0,
+    burst=5,
+)
+
 
 def _parse(argv: list[str], environ: dict[str, str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="test")
-    flags = EnvFlags(parser, environ)
-    add_guest_flags(flags, PROVIDER_CHOICES, "provider")
-    add_attestation_flags(flags, "policy")
-    add_serving_flags(flags, 8000, "bind", threads=4, rate=1.0, burst=5)
+    parser = service_parser(FLAGS, environ).parser
     args = parser.parse_args(argv)
     check_common(parser, args)
     return args

@@ -70,7 +70,7 @@ def open_provider(config: ProviderConfig) -> ReportProvider:
     if config.kind == "emulated":
         if config.emulated_pki_dir is None:
             raise ValueError("the emulated provider needs an emulated PKI directory")
-        from akash_snp.emulation.provider import EmulatedProvider
+        from akash_snp.guest.emulated import EmulatedProvider
 
         return EmulatedProvider.from_directory(
             config.emulated_pki_dir, config.emulated_product, config.emulated_cert_table

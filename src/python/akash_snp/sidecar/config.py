@@ -11,16 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from akash_snp.attestation.settings import (
-    ENV_PREFIX,
     AttestationConfig,
-    EnvFlags,
+    ServiceFlags,
     ServingConfig,
-    add_attestation_flags,
-    add_guest_flags,
-    add_serving_flags,
     attestation_config,
     check_common,
     guest_config,
+    service_parser,
     serving_config,
 )
 from akash_snp.guest.agent_client import parse_agent_url
@@ -47,40 +44,35 @@ class SidecarConfig:
         return self.guest.kind
 
 
+FLAGS = ServiceFlags(
+    prog="sev-attestation",
+    description="SEV-SNP attestation sidecar: serves verified reports at /verify. "
+    "`sev-attestation agent --help` describes the node attestation agent.",
+    provider_choices=SIDECAR_PROVIDER_CHOICES,
+    provider_help="guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, "
+    "ioctl, emulated (test PKI; its reports never pass against AMD's roots), or agent (relay "
+    "the node attestation agent at --agent-url, which obtains and verifies the reports: no "
+    "device access and no verifier here; --kds-url, --kds-cache-dir, --policy and --trust-ark "
+    "are then the agent's flags, refused here, and --interval is unused: /verify shows the "
+    "agent's periodic attestation)",
+    policy_help="verification policy file (JSON/YAML), as for snp-verify",
+    port=DEFAULT_PORT,
+    bind_help="address to listen on (the pod network needs all interfaces)",
+    threads=4,
+    rate=1.0,
+    burst=5,
+)
+
+
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     """The flag set; defaults come from the environment, then from the built-in values."""
-    parser = argparse.ArgumentParser(
-        prog="sev-attestation",
-        description="SEV-SNP attestation sidecar: serves verified reports at /verify. "
-        f"Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT). "
-        "`sev-attestation agent --help` describes the node attestation agent.",
-    )
-    flags = EnvFlags(parser, environ)
-    add_guest_flags(
-        flags,
-        SIDECAR_PROVIDER_CHOICES,
-        "guest interface: auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, ioctl, "
-        "emulated (test PKI; its reports never pass against AMD's roots), or agent (relay the "
-        "node attestation agent at --agent-url, which obtains and verifies the reports: no "
-        "device access and no verifier here; --kds-url, --kds-cache-dir, --policy and --trust-ark "
-        "are then the agent's flags, refused here, and --interval is unused: /verify shows the "
-        "agent's periodic attestation)",
-    )
+    flags = service_parser(FLAGS, environ)
     flags.add(
         "--agent-url",
         None,
         help="agent provider: the node agent's base URL, e.g. http://$(HOST_IP):8791",
     )
-    add_attestation_flags(flags, "verification policy file (JSON/YAML), as for snp-verify")
-    add_serving_flags(
-        flags,
-        DEFAULT_PORT,
-        "address to listen on (the pod network needs all interfaces)",
-        threads=4,
-        rate=1.0,
-        burst=5,
-    )
-    return parser
+    return flags.parser
 
 
 def parse_config(

@@ -141,7 +141,7 @@ def test_bad_policy_file_fails_attestations_but_keeps_the_pod_up(
         body = _settled(sidecar.url)
     assert ready.status_code == 200
     assert body["attestation_status"] == "failed"
-    assert "configuration error: --policy" in body["verification_output"]
+    assert "configuration error: policy file" in body["verification_output"]
     assert sidecar.returncode == 0
 
 

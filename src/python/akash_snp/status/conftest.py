@@ -18,7 +18,7 @@ from akash_snp.attestation.metrics import AttestationMetrics
 from akash_snp.attestation.state import LastResult
 from akash_snp.attestation.verification import LibraryVerifier
 from akash_snp.emulation.pki import EmulatedAmd
-from akash_snp.emulation.provider import EmulatedProvider
+from akash_snp.guest.emulated import EmulatedProvider
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource

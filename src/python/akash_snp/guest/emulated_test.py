@@ -11,7 +11,7 @@ from cryptography import x509
 
 from akash_snp.attest.errors import ChainError
 from akash_snp.attest.verify import verify_attestation
-from akash_snp.emulation.provider import EMULATED_MEASUREMENT, EmulatedProvider
+from akash_snp.guest.emulated import EMULATED_MEASUREMENT, EmulatedProvider
 from akash_snp.guest.select import ProviderConfig, open_provider
 
 AT = datetime(2026, 6, 1, tzinfo=timezone.utc)

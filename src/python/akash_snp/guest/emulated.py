@@ -1,5 +1,5 @@
-"""The emulated provider: reports signed by the project's emulated AMD PKI (``akash_snp.testing``)
-instead of a real PSP. For tests and demos only, and only when configured by name: its root is
+"""The emulated provider: reports signed by the emulated AMD PKI (``akash_snp.emulation``)
+instead of a real PSP. For demos and tests, and only when configured by name: its root is
 not AMD's, so its reports never pass against AMD's pinned roots, only with ``--trust-ark
 DIR/ark.pem``. It answers like SNP_GET_EXT_REPORT with a VCEK, ASK and ARK in the table, or, with
 ``cert_table="none"``, with an empty table like a host that supplies no certificates: the verifier
