@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from akash_snp.attest.certs import AmdCertificate
 from akash_snp.attest.report import Report
 
@@ -67,6 +65,10 @@ class Evidence(NamedTuple):
 
     def chain_pem(self) -> bytes:
         """Intermediate then ARK, PEM: the ``cert_chain`` of a /verify answer."""
+        # imported here: cryptography's serialization package costs every `snp-verify report`
+        # start-up about 10 ms, and only the attesting services show a chain
+        from cryptography.hazmat.primitives.serialization import Encoding
+
         return b"".join(
             sourced.certificate.cert.public_bytes(Encoding.PEM)
             for sourced in (self.intermediate, self.ark)

@@ -19,25 +19,25 @@ def _case(manifest: dict[str, Any], case_id: str) -> dict[str, Any]:
     return case
 
 
+def _report_args(real: Path, case: dict[str, Any], report: Path | None = None) -> list[str]:
+    """``report`` of a real recording with its endorsement key and chain, offline."""
+    return [
+        "report",
+        "--report",
+        str(report or real / case["report"]),
+        "--certs",
+        str(real / case["endorsement_cert"]),
+        "--certs",
+        str(real / case["chain"]),
+        "--offline",
+    ]
+
+
 def test_real_report_is_genuine_with_json(
     snp_real_dir: Path, snp_real_manifest: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     case = _case(snp_real_manifest, "genoa-zen4c-v3-vcek")
-    code = main(
-        [
-            "report",
-            "--report",
-            str(snp_real_dir / case["report"]),
-            "--certs",
-            str(snp_real_dir / case["endorsement_cert"]),
-            "--certs",
-            str(snp_real_dir / case["chain"]),
-            "--at",
-            case["verify_at"],
-            "--offline",
-            "--json",
-        ]
-    )
+    code = main([*_report_args(snp_real_dir, case), "--at", case["verify_at"], "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["verdict"] == "genuine"
@@ -51,18 +51,7 @@ def test_expired_vlek_is_rejected_with_the_check_named(
     snp_real_dir: Path, snp_real_manifest: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     case = _case(snp_real_manifest, "milan-v3-vlek-aws")
-    code = main(
-        [
-            "report",
-            "--report",
-            str(snp_real_dir / case["report"]),
-            "--certs",
-            str(snp_real_dir / case["endorsement_cert"]),
-            "--certs",
-            str(snp_real_dir / case["chain"]),
-            "--offline",
-        ]
-    )
+    code = main(_report_args(snp_real_dir, case))
     captured = capsys.readouterr()
     assert code == 1
     assert "rejected: endorsement_key_validity" in captured.err
@@ -282,16 +271,9 @@ def test_runs_as_a_real_process(snp_real_dir: Path, snp_real_manifest: dict[str,
             sys.executable,
             "-m",
             "akash_snp.cli.main",
-            "report",
-            "--report",
-            str(snp_real_dir / case["report"]),
-            "--certs",
-            str(snp_real_dir / case["endorsement_cert"]),
-            "--certs",
-            str(snp_real_dir / case["chain"]),
+            *_report_args(snp_real_dir, case),
             "--at",
             case["verify_at"],
-            "--offline",
             "--json",
         ],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
