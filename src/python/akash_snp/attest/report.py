@@ -1,10 +1,12 @@
 """The SEV-SNP attestation report: bytes <-> an immutable typed value (no crypto, no I/O).
 
-Layout: AMD SEV-SNP ABI spec, table ATTESTATION_REPORT (FACTS §1), versions 2, 3, 4 (same layout
-as 3) and 5. Parsing is strict: wrong length, unknown version, SIGNATURE_ALGO other than 1 and
-non-zero reserved bits are errors, so ``serialise(parse(b)) == b`` for every accepted ``b``.
-TCB fields stay raw 8-byte values here because their layout depends on the product (see tcb.py).
-Signature checks must hash the *original* bytes (``signed_region``), never a re-encoding.
+Layout: SEV-SNP ABI spec, Table 23 ATTESTATION_REPORT Structure (revision named in constants.py),
+versions 2, 3, 4 (same layout as 3) and 5, kept in one field table (``REPORT_LAYOUT``) from which
+parsing, serialising and the reserved-must-be-zero checks are derived. Parsing is strict: wrong
+length, unknown version, SIGNATURE_ALGO other than 1 and non-zero reserved bits are errors, so
+``serialise(parse(b)) == b`` for every accepted ``b``. TCB fields stay raw 8-byte values here
+because their layout depends on the product (see tcb.py). Signature checks must hash the *original*
+bytes (``signed_region``), never a re-encoding.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from akash_snp.attest.constants import (
 )
 from akash_snp.attest.errors import ReportFormatError
 
-# POLICY bits (ABI spec GUEST_POLICY; FACTS §1).
+# POLICY bits (SEV-SNP ABI spec, GUEST_POLICY structure).
 _POLICY_RESERVED_ONE = 1 << 17
 _POLICY_KNOWN_MASK = (1 << 26) - 1
-# SIGNER_INFO bits 0-4 are defined; the rest are reserved.
+# Signer info (0x48) bits 0-4 are defined (Table 23); the rest are reserved.
 _SIGNER_KNOWN_MASK = 0x1F
 
 SIGNING_KEY_VCEK = 0

@@ -63,7 +63,8 @@ def _verifier(config: SidecarConfig) -> LibraryVerifier:
 class MisconfiguredVerifier:
     """Stands in when the policy or a trusted root cannot be loaded: every attestation is then
     reported as failed with the reason, instead of the sidecar crash-looping and taking the
-    tenant's pod down with it (FACTS 6)."""
+    tenant's pod down with it (the Akash provider reports lease health from ready replicas:
+    akash-network/provider, cluster/kube/client.go)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
