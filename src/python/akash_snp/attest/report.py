@@ -366,8 +366,8 @@ def _signature_values(signature: Signature) -> tuple[bytes, bytes]:
 
 _P384 = "P-384 values fit in 48 bytes"
 
-# SEV-SNP ABI spec, table "Signature Format for ECDSA P-384 with SHA-384": R and S are
-# little-endian and zero-extended to 72 bytes.
+# SEV-SNP ABI spec, the ECDSA P-384 with SHA-384 signature format (appendix on digital
+# signatures): R and S are little-endian and zero-extended to 72 bytes.
 SIGNATURE_LAYOUT: tuple[Field, ...] = (
     Field("R", 0x00, SIGNATURE_COMPONENT_SIZE, "72s", significant=48, note=_P384),
     Field("S", 0x48, SIGNATURE_COMPONENT_SIZE, "72s", significant=48, note=_P384),
@@ -532,7 +532,7 @@ class _Codec(NamedTuple):
 def _shared(decode: Decode, fmt: str) -> Decode:
     """Values decoded from integers (flags, CPUID, builds) repeat across one platform's reports
     and are immutable: cache them rather than build a dataclass per report (~0.3 us each)."""
-    return lru_cache(maxsize=256)(decode) if fmt.strip("BIQ") == "" else decode
+    return lru_cache(maxsize=256)(decode) if fmt and not fmt.strip("BIQ") else decode
 
 
 def _codec(version: int) -> _Codec:
