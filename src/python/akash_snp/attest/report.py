@@ -374,8 +374,8 @@ SIGNATURE_LAYOUT: tuple[Field, ...] = (
     Field("", 0x90, 0x170),
 )
 
-# SEV-SNP ABI spec, table "ATTESTATION_REPORT Structure". One-byte spec fields that form one
-# value (CPUID, firmware builds) share a row.
+# SEV-SNP ABI spec, Table 23 ATTESTATION_REPORT Structure. One-byte spec fields that form one
+# value (CPUID, firmware builds) share a row; TCB rows stay raw bytes (layout per product: tcb.py).
 REPORT_LAYOUT: tuple[Field, ...] = (
     Field("VERSION", 0x000, 4, "I", "version"),
     Field("GUEST_SVN", 0x004, 4, "I", "guest_svn"),
