@@ -1,6 +1,6 @@
 """The agent's caching proxy of AMD KDS: every sidecar on the node fetches its certificates here,
 so the node makes one upstream request per distinct object instead of one per pod, and stays
-under KDS's throttling (FACTS 2: identical requests about one per 10 s).
+under KDS's throttling (HTTP 429; observed: identical requests about one per 10 s).
 
 Upstream traffic goes through the library's ``KdsClient`` (retries with backoff on 429/5xx inside
 a deadline, a 1 MiB response cap, validation before caching, the optional cache directory). This

@@ -1,8 +1,8 @@
 """AMD endorsement certificates: loading, role recognition and the AMD X.509 extensions.
 
-Roles (ARK, ASK, ASVK, VCEK, VLEK) are recognised from the certificates themselves (subject,
-issuer, key type; FACTS §2), never from file names or positions. Loading accepts PEM, DER, PEM
-bundles and extended-report certificate tables. No signature checks here (see chain.py).
+Roles (ARK, ASK, ASVK, VCEK, VLEK) are recognised from the certificates themselves (subject, issuer,
+key type; VCEK spec and VLEK spec), never from file names or positions. Loading accepts PEM, DER,
+PEM bundles and extended-report certificate tables. No signature checks here (see chain.py).
 """
 
 from __future__ import annotations
@@ -266,7 +266,8 @@ _load_cache: dict[bytes, tuple[AmdCertificate, ...]] = {}
 
 def _parse_x509(blob: bytes) -> list[x509.Certificate]:
     with warnings.catch_warnings():
-        # AMD's VCEK/VLEK have serial number 0, which cryptography warns about (FACTS §2).
+        # AMD's VCEK/VLEK have serial number 0 (as the real ones in ../shared/testdata/snp-real
+        # do), which cryptography warns about.
         warnings.simplefilter("ignore")
         try:
             if _PEM_MARKER in blob:

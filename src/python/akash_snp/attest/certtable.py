@@ -1,8 +1,9 @@
 """The extended-report certificate table (SNP_GET_EXT_REPORT certs, configfs-tsm ``auxblob``).
 
-Format (GHCB spec; FACTS §3): 24-byte entries of GUID (16 bytes, in the order the string reads),
-u32 LE offset from the table start, u32 LE length; an all-zero entry ends the table. Pure data:
-no certificate parsing happens here.
+Format (GHCB spec revision 2.03, section 4.1.8.1 MSG_REPORT_REQ, the reference Linux gives in
+Documentation/ABI/testing/configfs-tsm for ``auxblob``): 24-byte entries of GUID (16 bytes, in the
+order the string reads), u32 LE offset from the table start, u32 LE length; an all-zero entry ends
+the table. Pure data: no certificate parsing happens here.
 """
 
 from __future__ import annotations

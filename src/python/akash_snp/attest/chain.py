@@ -1,10 +1,10 @@
 """Authenticity of the AMD certificate chain: ARK -> ASK/ASVK -> VCEK/VLEK.
 
-Each link is checked by hand (``PolicyBuilder`` rejects VCEKs, FACTS §2): issuer name, RSA-PSS
-SHA-384 with MGF1-SHA-384 and a salt of exactly 48 bytes, validity at a given time. The root is
-trusted only when its DER's SHA-256 equals AMD's pin for that product, or when the caller passed
-it explicitly as an extra root. Successful link verifications are cached by certificate digest so
-a warm verifier does no RSA work.
+Each link is checked by hand (observed: ``PolicyBuilder`` rejects AMD's VCEKs, which carry no
+Authority Key Identifier): issuer name, RSA-PSS SHA-384 with MGF1-SHA-384 and a salt of exactly 48
+bytes, validity at a given time. The root is trusted only when its DER's SHA-256 equals AMD's pin
+for that product, or when the caller passed it explicitly as an extra root. Successful link
+verifications are cached by certificate digest so a warm verifier does no RSA work.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """AMD certificate revocation lists: signature by the ARK, revoked intermediates, freshness.
 
-KDS serves one CRL per product and key kind, DER, signed by the ARK with RSA-PSS (FACTS §2).
+KDS serves one CRL per product and key kind, DER, signed by the ARK with RSA-PSS (VCEK spec and
+VLEK spec, CRL; ../shared/testdata/snp-real/amd/milan_vcek.crl is a real one).
 """
 
 from __future__ import annotations

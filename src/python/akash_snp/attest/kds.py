@@ -1,6 +1,6 @@
 """Client for AMD's Key Distribution Service (KDS): VCEKs, certificate chains and CRLs.
 
-URLs follow the VCEK/KDS interface specification (FACTS §2), Turin included. KDS throttles
+URLs follow the VCEK spec (AMD 57230) and VLEK spec (AMD 58369), Turin included. KDS throttles
 (HTTP 429), so the client retries 429/5xx and network errors with exponential backoff inside one
 overall deadline, caches in memory and optionally in a directory, and has an offline mode that
 never touches the network and names exactly what is missing. Responses are validated (they must
@@ -83,7 +83,7 @@ class KdsAnswer(NamedTuple):
 
 def _validate_der_cert(body: bytes) -> None:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # serial number 0 on VCEKs (FACTS §2)
+        warnings.simplefilter("ignore")  # serial number 0 on real VCEKs/VLEKs
         x509.load_der_x509_certificate(body)
 
 

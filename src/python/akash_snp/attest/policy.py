@@ -2,7 +2,8 @@
 
 Every ``Policy`` field says what it checks; a field left at ``None``/empty is not checked. The
 defaults are safe: debug and migration-agent guests are refused, CURRENT_TCB may exceed
-COMMITTED_TCB (AWS reports do this, FACTS §5). Load from YAML or JSON with ``load_policy``.
+COMMITTED_TCB (the AWS recording milan-v3-vlek-aws in ../shared/testdata/snp-real does). Load from
+YAML or JSON with ``load_policy``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """TCB_VERSION values: the 8-byte security patch levels in reports and VCEK/VLEK extensions.
 
-Two byte layouts exist (ABI spec, TCB_VERSION; FACTS §1) and the layout follows the CPU family,
-never the report version. Pure encode/decode; comparison helpers for policy minimums.
+Two byte layouts exist (SEV-SNP ABI spec, TCB_VERSION structure) and the layout follows the CPU
+family, never the report version. Pure encode/decode; comparison helpers for policy minimums.
 """
 
 from __future__ import annotations

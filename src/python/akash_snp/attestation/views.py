@@ -1,5 +1,6 @@
 """The JSON that /verify returns: the fields users already rely on, the decoded report, and a
-plain statement of what a report does and does not prove (FACTS 5). Pure functions."""
+plain statement of what a report does and does not prove (SEV-SNP ABI spec, Table 23
+ATTESTATION_REPORT Structure: what the firmware puts in the report). Pure functions."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Builds a ``Report`` value for any version (2-5), product and signing key, serialises it with the
 library's own encoder and signs bytes 0x000-0x29F with ECDSA P-384 (deterministic nonces, so test
-data regenerates byte-identically), storing R and S little-endian (FACTS §1).
+data regenerates byte-identically), storing R and S little-endian (SEV-SNP ABI spec, ECDSA P-384
+with SHA-384 signature format).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from akash_snp.attest.report import (
 )
 from akash_snp.attest.tcb import TcbVersion, encode_tcb
 
-# A CPUID signature per product (family, model, stepping) inside the FACTS §1 ranges.
+# A CPUID signature per product (family, model, stepping) inside product_from_cpuid's ranges.
 CPUID_OF: dict[Product, Cpuid] = {
     Product.MILAN: Cpuid(0x19, 0x01, 0x01),
     Product.GENOA: Cpuid(0x19, 0x11, 0x01),

@@ -1,6 +1,6 @@
 """An emulated AMD key hierarchy and SNP firmware signer, for tests, demos and test data.
 
-Shaped exactly like AMD's (FACTS §2): RSA-4096 ARK/ASK/ASVK signing with RSA-PSS SHA-384 salt 48,
+Shaped exactly like AMD's (VCEK spec): RSA-4096 ARK/ASK/ASVK signing with RSA-PSS SHA-384 salt 48,
 AMD's subject names, EC P-384 VCEK/VLEK with serial number 0 and AMD's extensions. Every subject
 also carries a ``dnQualifier`` marker so an emulated certificate is never mistaken for AMD's. The
 root is never trusted by the library unless a caller passes it explicitly as an extra root.

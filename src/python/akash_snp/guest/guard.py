@@ -1,5 +1,6 @@
 """Serialised, rate-limited access to a provider: the firmware throttles guest requests and a
-burst of /verify?nonce= calls must not turn into a burst of firmware requests (FACTS 4).
+burst of /verify?nonce= calls must not turn into a burst of firmware requests (the host answers
+SNP_GUEST_VMM_ERR_BUSY when it throttles them: include/uapi/linux/sev-guest.h).
 
 One lock makes requests strictly sequential; a token bucket caps their rate. Callers choose
 whether to wait for a token (the periodic loop) or be refused at once (HTTP: 429).

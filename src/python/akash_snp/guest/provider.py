@@ -14,7 +14,8 @@ REPORT_DATA_SIZE = 64
 """REPORT_DATA is 64 bytes (ABI spec, MSG_REPORT_REQ / ATTESTATION_REPORT offset 0x50)."""
 
 REQUESTED_VMPL = 0
-"""Every provider asks for VMPL 0 explicitly rather than trusting a kernel default (FACTS 4)."""
+"""Every provider asks for VMPL 0 explicitly rather than trusting a kernel default (configfs-tsm
+``privlevel``; ``vmpl`` of ``struct snp_report_req`` in include/uapi/linux/sev-guest.h)."""
 
 
 class GuestError(Exception):

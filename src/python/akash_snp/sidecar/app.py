@@ -107,7 +107,8 @@ def create_app(backend: Backend, metrics: AttestationMetrics) -> WsgiApp:
             return _json(200, {"status": "ok"})
         if path == "/readyz":
             # Ready even when SNP is unavailable: a sidecar that never becomes ready takes the
-            # tenant's lease down (FACTS 6); /verify says "unavailable" instead.
+            # tenant's lease down (the Akash provider reports lease health from ready replicas);
+            # /verify says "unavailable" instead.
             status = backend.attestation_status()
             return _json(200, {"status": "ready", "attestation_status": status})
         return 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST, []

@@ -32,7 +32,8 @@ _log = logging.getLogger("akash_snp.sidecar")
 class MisconfiguredVerifier:
     """Stands in when the policy or a trusted root cannot be loaded: every attestation is then
     reported as failed with the reason, instead of the sidecar crash-looping and taking the
-    tenant's pod down with it (the webhook injects it into every tenant pod)."""
+    tenant's pod down with it (the Akash provider reports lease health from ready replicas:
+    akash-network/provider, cluster/kube/client.go)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason

@@ -1,7 +1,7 @@
 """A fake AMD KDS: a real HTTP server on 127.0.0.1 serving the emulated PKI.
 
 Serves ``/vcek/v1/<Product>/<hwid>?...SPL=``, ``/{vcek,vlek}/v1/<Product>/cert_chain`` and
-``/{vcek,vlek}/v1/<Product>/crl`` like KDS (FACTS §2). Tests script misbehaviour (429, 500, slow
+``/{vcek,vlek}/v1/<Product>/crl`` like KDS (VCEK spec). Tests script misbehaviour (429, 500, slow
 answers) with ``fail_next`` and ``delay`` and read ``requests`` to prove caching. ``static`` maps
 paths to fixed bodies (real AMD chains read at test time), served before the emulated PKI.
 """
