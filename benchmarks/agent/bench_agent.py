@@ -22,9 +22,9 @@ from pathlib import Path
 
 import requests
 
+from akash_snp.emulation.pki import EmulatedAmd
 from akash_snp.testing.agent_process import emulated_agent_flags, sidecar_flags
 from akash_snp.testing.sidecar_process import SidecarProcess
-from akash_snp.emulation.pki import EmulatedAmd
 
 
 def status_mib(pid: int, field: str) -> float:

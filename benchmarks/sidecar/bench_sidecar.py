@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
-from akash_snp.testing.sidecar_process import SidecarProcess
 from akash_snp.emulation.pki import EmulatedAmd
+from akash_snp.testing.sidecar_process import SidecarProcess
 
 
 def rss_mib(pid: int) -> float:

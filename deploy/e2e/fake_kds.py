@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from akash_snp.testing.fake_kds import FakeKds
 from akash_snp.emulation.pki import EmulatedAmd
+from akash_snp.testing.fake_kds import FakeKds
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -164,4 +164,5 @@ def test_product_comes_from_the_issuer_whatever_product_name_says(
     )
     (cert,) = load_certificates(der)
     assert (cert.role, cert.product) == (CertRole.VCEK, Product.GENOA)
-    assert cert.extensions is not None and cert.extensions.product_name == "Milan-B0"
+    assert cert.extensions is not None
+    assert cert.extensions.product_name == "Milan-B0"

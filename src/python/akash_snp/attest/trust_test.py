@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from akash_snp.attest.tcb import TcbVersion
 from akash_snp.attest.trust import (
     InputFileError,
     load_policy_file,
     load_trusted_roots,
     read_input,
 )
-from akash_snp.attest.tcb import TcbVersion
 from akash_snp.emulation.pki import EmulatedAmd
 
 

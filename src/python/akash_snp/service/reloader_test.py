@@ -1,4 +1,5 @@
-"""The one file reloader: last good value, one check per interval, failed loads retried on change."""
+"""The one file reloader: the last good value, a check per interval, a failed load retried on
+change."""
 
 from __future__ import annotations
 
@@ -63,6 +64,6 @@ def test_a_missing_file_keeps_the_value_and_the_first_load_must_succeed(tmp_path
     path.unlink()
     clock.now = 1.0
     assert value.current() == 7
+    _write(path, "x", 2)
     with pytest.raises(ValueError, match="not a number"):
-        _write(path, "x", 2)
         Reloading(lambda: _number(path), lambda: file_signature([path]), "value", 1.0, clock)
