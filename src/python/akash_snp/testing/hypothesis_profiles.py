@@ -18,17 +18,17 @@ CI = "ci"
 DEV = "dev"
 
 # Data generation competes with other jobs for the two cores: slow generation is not a failure.
-_SHARED_MACHINE = {"suppress_health_check": [HealthCheck.too_slow], "max_examples": 100}
+_SHARED_MACHINE = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 
 settings.register_profile(
     CI,
+    _SHARED_MACHINE,
     derandomize=True,
     print_blob=True,
     database=None,
     deadline=timedelta(seconds=2),
-    **_SHARED_MACHINE,
 )
-settings.register_profile(DEV, deadline=timedelta(seconds=1), **_SHARED_MACHINE)
+settings.register_profile(DEV, _SHARED_MACHINE, deadline=timedelta(seconds=1))
 
 
 def profile_for(environ: Mapping[str, str]) -> str:
