@@ -3,6 +3,7 @@ the verdict names the check that caught it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 
 from akash_snp.attest.constants import REPORT_SIZE, SIGNED_REGION_END, Product
 from akash_snp.attest.errors import ChainError
+from akash_snp.attest.policy import Policy
+from akash_snp.attest.report import Report, parse_report
 from akash_snp.attest.verdict import Verdict
 from akash_snp.testing.pki import EmulatedAmd, SignedReport
 
@@ -92,10 +95,14 @@ def root(emulated_genoa_pki: EmulatedAmd) -> x509.Certificate:
     return emulated_genoa_pki.ark_certificate()
 
 
-def _verify(report: bytes, signed: SignedReport, root: x509.Certificate) -> Verdict:
+def _verify(
+    report: bytes, signed: SignedReport, root: x509.Certificate, policy: Policy | None = None
+) -> Verdict:
     from akash_snp.attest.verify import verify_attestation
 
-    return verify_attestation(report, certificates=[signed.cert_table], at=AT, extra_roots=[root])
+    return verify_attestation(
+        report, certificates=[signed.cert_table], at=AT, extra_roots=[root], policy=policy
+    )
 
 
 def _failed(verdict: Verdict) -> frozenset[str]:
@@ -145,6 +152,39 @@ def test_changing_any_byte_of_r_or_s_rejects(
     tampered[offset] ^= value
     verdict = _verify(bytes(tampered), signed, root)
     assert _failed(verdict) == _signature_fails(offset), verdict.summary()
+
+
+# Fields a policy can pin: (offset, size, the policy.* check, the pinning policy from the report).
+PINNED: dict[str, tuple[int, int, str, Callable[[Report], Policy]]] = {
+    "FAMILY_ID": (0x10, 16, "policy.family_id", lambda r: Policy(family_id=r.family_id)),
+    "IMAGE_ID": (0x20, 16, "policy.image_id", lambda r: Policy(image_id=r.image_id)),
+    "VMPL": (0x30, 4, "policy.max_vmpl", lambda r: Policy(max_vmpl=r.vmpl)),  # VMPL 0: any flip
+    "REPORT_DATA": (0x50, 64, "policy.report_data", lambda r: Policy(report_data=r.report_data)),
+    "MEASUREMENT": (
+        0x90, 48, "policy.measurement", lambda r: Policy(allowed_measurements=(r.measurement,))
+    ),
+    "HOST_DATA": (0xC0, 32, "policy.host_data", lambda r: Policy(host_data=r.host_data)),
+    "ID_KEY_DIGEST": (
+        0xE0, 48, "policy.id_key_digest", lambda r: Policy(id_key_digests=(r.id_key_digest,))
+    ),
+    "AUTHOR_KEY_DIGEST": (
+        0x110, 48, "policy.author_key_digest",
+        lambda r: Policy(author_key_digests=(r.author_key_digest,)),
+    ),
+}  # fmt: skip
+
+
+@given(field=st.sampled_from(sorted(PINNED)), data=st.data())
+def test_changing_a_pinned_field_fails_its_policy_rule(
+    signed: SignedReport, root: x509.Certificate, field: str, data: st.DataObject
+) -> None:
+    offset, size, rule, pin = PINNED[field]
+    policy = pin(parse_report(signed.report))
+    assert _verify(signed.report, signed, root, policy).genuine
+    tampered = bytearray(signed.report)
+    tampered[data.draw(st.integers(offset, offset + size - 1))] ^= data.draw(st.integers(1, 255))
+    verdict = _verify(bytes(tampered), signed, root, policy)
+    assert _failed(verdict) == {"report_signature", rule}, verdict.summary()
 
 
 def test_every_product_and_version_verifies(
