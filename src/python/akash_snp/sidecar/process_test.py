@@ -19,13 +19,13 @@ from akash_snp.testing.waiting import wait_until
 
 
 def _settled(url: str, timeout: float = 30.0) -> dict[str, Any]:
-    """``url``'s JSON once its first periodic attestation has finished."""
+    """/verify once the first periodic attestation has finished."""
 
     def finished() -> dict[str, Any] | None:
-        body: dict[str, Any] = requests.get(url, timeout=30).json()
+        body: dict[str, Any] = requests.get(f"{url}/verify", timeout=10).json()
         return None if body["attestation_status"] == "pending" else body
 
-    return wait_until(finished, timeout, f"{url} to finish its first attestation")
+    return wait_until(finished, timeout, f"{url}/verify to finish its first attestation")
 
 
 def test_verify_serves_a_verified_emulated_attestation(emulated_sidecar: SidecarProcess) -> None:
