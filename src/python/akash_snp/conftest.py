@@ -5,6 +5,8 @@ The real recordings sit in ``../shared/testdata/snp-real`` beside the repository
 copied in. Pants runs tests in a sandbox, so it passes the location in ``AKASH_SNP_SHARED_DIR``
 (see ``pants.toml``); a plain ``pytest`` run finds it by walking up from this file. When the folder
 is missing the tests fail under CI and are skipped elsewhere.
+
+It also activates the Hypothesis profile (``ci`` when ``CI`` is set, else ``dev``) for every suite.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from akash_snp.testing.hypothesis_profiles import load_profile
+
+load_profile()
 
 
 def _find_upwards(relative: str) -> Path | None:

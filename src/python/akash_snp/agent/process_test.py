@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,17 @@ from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.cli.main import main as snp_verify
 from akash_snp.testing.agent_process import emulated_agent_flags, free_port, sidecar_flags
 from akash_snp.testing.sidecar_process import SidecarProcess
+from akash_snp.testing.waiting import wait_until
 
 
 def _settled(url: str, timeout: float = 60.0) -> dict[str, Any]:
     """``url``'s JSON once its first periodic attestation has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def finished() -> dict[str, Any] | None:
         body: dict[str, Any] = requests.get(url, timeout=30).json()
-        if body["attestation_status"] != "pending" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.1)
+        return None if body["attestation_status"] == "pending" else body
+
+    return wait_until(finished, timeout, f"{url} to finish its first attestation")
 
 
 def test_report_data_is_the_documented_hash_of_the_nonce(agent: SidecarProcess) -> None:

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from akash_snp.attest.certs import CertRole, load_all, load_certificates
@@ -115,7 +115,6 @@ def test_cert_table_with_garbage_entry_is_an_error() -> None:
         load_certificates(table)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_raise_only_library_errors(data: bytes) -> None:
     try:
@@ -125,7 +124,6 @@ def test_arbitrary_bytes_raise_only_library_errors(data: bytes) -> None:
     assert all(isinstance(c.role, CertRole) for c in loaded)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_certificate_files_raise_only_library_errors(
     snp_real_dir: Path, data: st.DataObject

@@ -22,17 +22,19 @@ guids = st.one_of(
     st.sampled_from([GUID_ARK, GUID_ASK, GUID_VCEK, GUID_VLEK]),
     st.uuids().map(str),
 )
+# Tables of up to five entries with free GUIDs and sizes: more than the profile's 100 examples.
+TABLES = settings(max_examples=150)
 entries = st.lists(st.builds(CertTableEntry, guids, st.binary(min_size=1, max_size=64)), max_size=5)
 
 
-@settings(max_examples=150, deadline=None)
+@TABLES
 @given(entries)
 def test_round_trip(table: list[CertTableEntry]) -> None:
     raw = build_cert_table(table)
     assert parse_cert_table(raw) == table
 
 
-@settings(max_examples=150, deadline=None)
+@TABLES
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_raise_only_table_errors(data: bytes) -> None:
     try:

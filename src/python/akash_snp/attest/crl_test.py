@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from akash_snp.attest.certs import CertRole, load_certificates
@@ -48,7 +48,6 @@ def crl_with_entries(emulated_genoa_pki: EmulatedAmd) -> bytes:
     return emulated_genoa_pki.crl_der((5, 6))
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_mutated_crls_raise_only_crl_errors(crl_with_entries: bytes, data: st.DataObject) -> None:
     crl = bytearray(crl_with_entries)

@@ -104,7 +104,9 @@ def test_signing_key_must_match_certificate_kind(
         at=AT,
         extra_roots=emulated_roots,
     )
-    assert not verdict.check("signing_key_matches_certificate").ok
+    failed = {check.name for check in verdict.checks if not check.ok}
+    # The VCEK did not sign the VLEK report either.
+    assert failed == {"signing_key_matches_certificate", "report_signature"}, verdict.summary()
     assert not verdict.genuine
 
 

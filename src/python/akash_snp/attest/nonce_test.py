@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from akash_snp.attest.nonce import (
@@ -52,7 +52,6 @@ def test_report_data_refuses_empty_nonce() -> None:
         report_data_for_nonce(b"")
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.binary(min_size=1, max_size=64))
 def test_hex_round_trip(nonce: bytes) -> None:
     assert parse_nonce_hex(nonce.hex()) == nonce

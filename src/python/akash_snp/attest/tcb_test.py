@@ -11,9 +11,11 @@ from akash_snp.attest.errors import TcbError, UnknownProductError
 from akash_snp.attest.tcb import TcbVersion, decode_tcb, encode_tcb, layout_for
 
 u8 = st.integers(0, 255)
+# Four or five independent byte components per layout: more than the profile's 100 examples.
+ROUND_TRIP = settings(max_examples=150)
 
 
-@settings(max_examples=150, deadline=None)
+@ROUND_TRIP
 @given(u8, u8, u8, u8, u8)
 def test_turin_round_trip(fmc: int, bl: int, tee: int, snp: int, ucode: int) -> None:
     tcb = TcbVersion(bootloader=bl, tee=tee, snp=snp, microcode=ucode, fmc=fmc)
@@ -22,7 +24,7 @@ def test_turin_round_trip(fmc: int, bl: int, tee: int, snp: int, ucode: int) -> 
     assert decode_tcb(raw, TcbLayout.TURIN) == tcb
 
 
-@settings(max_examples=150, deadline=None)
+@ROUND_TRIP
 @given(u8, u8, u8, u8)
 def test_milan_genoa_round_trip(bl: int, tee: int, snp: int, ucode: int) -> None:
     tcb = TcbVersion(bootloader=bl, tee=tee, snp=snp, microcode=ucode)

@@ -205,7 +205,11 @@ def _product(
         extra = others - {from_cpuid}
         if extra:
             names = ", ".join(sorted(p.value for p in extra))
-            return from_cpuid, Check(
+            # The chain is still checked, for the certified product: a report whose CPUID was
+            # altered is forged evidence, rejected with every failing check named.
+            certified = next(iter(endorsement_products), from_cpuid)
+            chosen = certified if len(endorsement_products) == 1 else from_cpuid
+            return chosen, Check(
                 "product",
                 False,
                 f"CPUID says {from_cpuid.value} but certificates/config say {names}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime
 
 from akash_snp.attestation.attestor import Attestor
@@ -14,6 +13,7 @@ from akash_snp.attestation.state import FAILED, LastResult
 from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import GuestReport
 from akash_snp.guest.source import LocalSource
+from akash_snp.testing.waiting import wait_until
 
 
 def test_delay_stays_within_the_jitter_band() -> None:
@@ -59,9 +59,5 @@ def test_loop_thread_runs_immediately_and_stops() -> None:
     last = LastResult()
     loop = AttestationLoop(attestor, last, interval=3600)
     loop.start()
-    for _ in range(200):
-        if last.get() is not None:
-            break
-        time.sleep(0.01)
+    wait_until(lambda: last.get() is not None, timeout=2, what="the loop's first attestation")
     loop.stop()
-    assert last.get() is not None

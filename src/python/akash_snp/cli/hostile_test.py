@@ -101,7 +101,7 @@ def _drip(handler: BaseHTTPRequestHandler) -> None:
     for _ in range(120):
         handler.wfile.write(b" ")
         handler.wfile.flush()
-        time.sleep(1)
+        time.sleep(1)  # the slow server under test: one byte a second
 
 
 def _nested(handler: BaseHTTPRequestHandler) -> None:

@@ -38,7 +38,7 @@ class CountingProvider:
             self.active += 1
             self.calls += 1
             self.max_active = max(self.max_active, self.active)
-        time.sleep(0.01)
+        time.sleep(0.01)  # a report takes time: concurrent callers overlap unless serialised
         with self._lock:
             self.active -= 1
         return GuestReport(report_data, b"", self.name)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit, wait_until
 from akash_snp.testing.sidecar_process import SidecarProcess
+from akash_snp.testing.waiting import wait_until
 
 CROWD = 1000
 # Includes accepting the crowd's backlog when the request follows it at once.
@@ -55,7 +55,9 @@ def test_a_thousand_slow_or_idle_connections_do_not_block_healthz(
     with Crowd(sidecar.port, CROWD, mode=mode, drip=1.0) as crowd:
         _served_quickly(f"{sidecar.url}/healthz")
         _served_quickly(f"{sidecar.url}/verify", count=2)
-        wait_until(lambda: crowd.closed_by_peer() == CROWD, timeout=40)
+        wait_until(
+            lambda: crowd.closed_by_peer() == CROWD, timeout=40, what="the crowd to be closed"
+        )
     _served_quickly(f"{sidecar.url}/healthz", count=2)
 
 
@@ -104,6 +106,10 @@ def test_sigterm_with_an_idle_keep_alive_connection_stops_at_once(
     assert session.get(f"{sidecar.url}/healthz", timeout=10).ok
     started = time.monotonic()
     os.kill(sidecar.pid, signal.SIGTERM)
-    wait_until(lambda: any('"stopped"' in line for line in sidecar.logs), timeout=10)
+    wait_until(
+        lambda: any('"stopped"' in line for line in sidecar.logs),
+        timeout=10,
+        what="the sidecar to log that it stopped",
+    )
     assert time.monotonic() - started < 2.0
     session.close()

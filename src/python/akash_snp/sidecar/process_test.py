@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,17 @@ from cryptography.x509.oid import NameOID
 from akash_snp.attest.certs import CertRole, load_certificates
 from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.testing.sidecar_process import SidecarProcess
+from akash_snp.testing.waiting import wait_until
 
 
 def _settled(url: str, timeout: float = 30.0) -> dict[str, Any]:
     """/verify once the first periodic attestation has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def finished() -> dict[str, Any] | None:
         body: dict[str, Any] = requests.get(f"{url}/verify", timeout=10).json()
-        if body["attestation_status"] != "pending" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.1)
+        return None if body["attestation_status"] == "pending" else body
+
+    return wait_until(finished, timeout, f"{url}/verify to finish its first attestation")
 
 
 def test_verify_serves_a_verified_emulated_attestation(emulated_sidecar: SidecarProcess) -> None:

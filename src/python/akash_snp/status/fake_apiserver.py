@@ -121,7 +121,7 @@ class FakeApiServer:
                     "connect: connection refused"
                 )
             reply = sidecar(nonce)
-            time.sleep(reply.delay)
+            time.sleep(reply.delay)  # a slow sidecar is the behaviour under test
             return reply
         finally:
             with self._lock:

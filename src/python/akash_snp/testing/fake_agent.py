@@ -22,7 +22,7 @@ def agent_answering(
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            time.sleep(delay)
+            time.sleep(delay)  # a slow agent is the behaviour under test
             try:
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):

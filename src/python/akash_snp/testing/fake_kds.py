@@ -76,7 +76,7 @@ class FakeKds:
             self.requests.append(handler.path)
             failure = self._failures.popleft() if self._failures else None
         if self.delay:
-            time.sleep(self.delay)
+            time.sleep(self.delay)  # a slow KDS is the behaviour under test
         if failure is not None:
             status, retry_after = failure
             handler.send_response(status)

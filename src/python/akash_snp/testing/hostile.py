@@ -12,16 +12,10 @@ import select
 import socket
 import ssl
 import threading
-import time
-from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
 
 LOOPBACK = "127.0.0.1"
 PARTIAL_HEAD = b"POST /mutate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-
-T = TypeVar("T")
-
 
 def raise_fd_limit(wanted: int) -> int:
     """Raise this process's soft RLIMIT_NOFILE towards ``wanted`` (never above the hard limit)."""
@@ -31,18 +25,6 @@ def raise_fd_limit(wanted: int) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
     return soft
-
-
-def wait_until(check: Callable[[], T | None], timeout: float, interval: float = 0.05) -> T:
-    """Poll ``check`` until it returns a value other than None/False, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def _tls_client() -> ssl.SSLContext:
@@ -107,7 +89,7 @@ class Crowd:
         return self
 
     def _drip_forever(self) -> None:
-        while not self._stop.wait(self.drip):
+        while not self._stop.wait(self.drip):  # the slowloris pace: the behaviour under test
             with self._lock:
                 self._drip_once()
 

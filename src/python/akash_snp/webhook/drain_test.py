@@ -17,6 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
+from akash_snp.testing.waiting import wait_until
 from akash_snp.webhook.certs_command import make_ca, make_serving_cert
 from akash_snp.webhook.review_test import admission, body
 from akash_snp.webhook.server_test import Server, _env, _free_port, _install
@@ -40,20 +41,15 @@ def draining_server(tmp_path: Path) -> Iterator[Server]:
     with open(tmp_path / "server.log", "wb") as log:
         process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
     server = Server(tmp_path, process, port, ca)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{server.url}/readyz", verify=server.trust, timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()}")
-        time.sleep(0.1)
+    server.wait_ready()
     yield server
     if process.poll() is None:
         process.kill()
         process.wait(timeout=10)
+
+
+def _draining(server: Server) -> bool:
+    return '"message":"draining"' in server.log.replace(" ", "")
 
 
 def _admit(session: requests.Session, server: Server) -> requests.Response:
@@ -72,7 +68,7 @@ def test_after_sigterm_answers_close_their_connection_then_the_server_stops(
 
     started = time.monotonic()
     draining_server.process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    wait_until(lambda: _draining(draining_server), 10, "the server to log that it drains")
     on_kept = _admit(kept, draining_server)  # the connection opened before SIGTERM
     assert on_kept.status_code == 200
     assert on_kept.json()["response"]["allowed"] is True
@@ -84,5 +80,4 @@ def test_after_sigterm_answers_close_their_connection_then_the_server_stops(
     assert draining_server.process.wait(timeout=DRAIN_SECONDS + 10) == 0
     stopped = time.monotonic() - started
     assert DRAIN_SECONDS <= stopped < DRAIN_SECONDS + 5, stopped
-    log = (draining_server.folder / "server.log").read_text()
-    assert '"message":"draining"' in log.replace(" ", "")
+    assert _draining(draining_server)

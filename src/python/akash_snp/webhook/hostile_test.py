@@ -24,7 +24,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit, wait_until
+from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit
+from akash_snp.testing.waiting import wait_until
 from akash_snp.webhook.certs_command import make_ca, make_serving_cert
 from akash_snp.webhook.review_test import admission, body
 
@@ -99,7 +100,7 @@ def _start(folder: Path) -> Webhook:
         except requests.ConnectionError:
             return False
 
-    wait_until(ready, timeout=30)
+    wait_until(ready, timeout=30, what="the webhook to answer /readyz")
     return hook
 
 
@@ -149,7 +150,9 @@ def test_slow_tls_clients_do_not_starve_admissions(shared: Webhook) -> None:
     with Crowd(shared.port, CROWD, mode="slow", tls=True, drip=1.0) as crowd:
         _admissions_answered_quickly(shared)
         # the request-head deadline (10 s) closes every one of them
-        wait_until(lambda: crowd.closed_by_peer() == CROWD, timeout=40)
+        wait_until(
+            lambda: crowd.closed_by_peer() == CROWD, timeout=40, what="the crowd to be closed"
+        )
     _admissions_answered_quickly(shared, count=2)
 
 
@@ -158,7 +161,9 @@ def test_idle_tcp_connections_do_not_delay_admissions(shared: Webhook) -> None:
     with Crowd(shared.port, CROWD, mode="idle") as crowd:
         _admissions_answered_quickly(shared)
         # the handshake deadline (5 s) closes them
-        wait_until(lambda: crowd.closed_by_peer() == CROWD, timeout=30)
+        wait_until(
+            lambda: crowd.closed_by_peer() == CROWD, timeout=30, what="the crowd to be closed"
+        )
 
 
 def test_deeply_nested_json_is_a_short_denial_and_one_short_log_line(shared: Webhook) -> None:
@@ -196,6 +201,18 @@ def _tls_connection(hook: Webhook) -> ssl.SSLSocket:
     return context.wrap_socket(raw, server_hostname=LOOPBACK)
 
 
+def _unread_by_server(server_port: int, client: socket.socket) -> int | None:
+    """Bytes the server has not read yet from the connection ``client`` opened to it: the
+    ``rx_queue`` of the server's end in /proc/net/tcp (None until that end shows up there)."""
+    client_port = client.getsockname()[1]
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+        if int(local, 16) == server_port and int(remote, 16) == client_port:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
 def _refused(port: int) -> bool:
     try:
         socket.create_connection((LOOPBACK, port), timeout=1).close()
@@ -226,9 +243,13 @@ def test_sigterm_finishes_the_request_in_flight_and_refuses_new_ones(webhook: We
     ).encode()
     with _tls_connection(webhook) as tls:
         tls.sendall(head + payload[:100])
-        time.sleep(0.2)  # let the server parse the head: the request is now in flight
+        wait_until(
+            lambda: _unread_by_server(webhook.port, tls) == 0,
+            timeout=5,
+            what="the server to read the request head: the request is then in flight",
+        )
         webhook.process.send_signal(signal.SIGTERM)
-        wait_until(lambda: _refused(webhook.port), timeout=5)
+        wait_until(lambda: _refused(webhook.port), timeout=5, what="the listener to close")
         tls.sendall(payload[100:])
         answer = b""
         while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):

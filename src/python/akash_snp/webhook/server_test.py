@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import operator
 import os
 import socket
 import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from akash_snp.testing.waiting import wait_until
 from akash_snp.webhook.certs_command import Issued, make_ca, make_serving_cert
 from akash_snp.webhook.review_test import admission, body
 
@@ -67,6 +68,20 @@ class Server:
         self.port = port
         self.trust = str(folder / "trust.pem")
 
+    @property
+    def log(self) -> str:
+        return (self.folder / "server.log").read_text()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Poll /readyz until the server answers; fail at once with its log if it exits."""
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited before it was ready: {self.log}")
+            return requests.get(f"{self.url}/readyz", verify=self.trust, timeout=2).ok
+
+        wait_until(ready, timeout, "/readyz to answer", ignoring=(requests.RequestException,))
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -85,16 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with open(folder / "server.log", "wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
     srv = Server(folder, process, port, ca)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{srv.url}/readyz", verify=srv.trust, timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"server did not start: {(folder / 'server.log').read_text()}")
-        time.sleep(0.1)
+    srv.wait_ready()
     yield srv
     process.terminate()
     process.wait(timeout=20)
@@ -135,12 +141,23 @@ def test_certificate_replaced_under_load_fails_nothing(server: Server) -> None:
             except Exception as exc:
                 failures.append(repr(exc))
 
+    def wait_for_every_client() -> None:
+        """Until every client has had another answer (a failure ends the wait: asserted below)."""
+        baseline = counts.copy()
+        wait_until(
+            lambda: failures or all(map(operator.gt, counts, baseline)),
+            timeout=30,
+            what="another answer to every load client",
+        )
+
     threads = [threading.Thread(target=load, args=(i,)) for i in range(len(counts))]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    wait_for_every_client()  # the load is on
     _install(server.folder, new)
-    time.sleep(2.5)  # the reloader stats the files at most once a second
+    # the reloader stats the files at most once a second
+    wait_until(lambda: _served_certificate(server) == new.cert, 10, "the new certificate")
+    wait_for_every_client()  # the load went on through the switch
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
@@ -207,16 +224,26 @@ def test_config_file_changes_apply_without_restart(server: Server) -> None:
     temp = server.folder / "config.new"
     temp.write_text("interval: 60\n")
     os.replace(temp, config)
-    time.sleep(2.5)  # the server stats the file at most every 2 s
+    # the server stats the file when asked, at most every 2 s
+    wait_until(
+        lambda: all("--interval=60" in _sidecar_args(server, s) for s in sessions),
+        timeout=10,
+        what="every connection to apply the new config",
+    )
     for _ in range(3):
         assert all("--interval=60" in _sidecar_args(server, s) for s in sessions)
 
     temp.write_text("interval: not-a-number\n")
     os.replace(temp, config)
-    time.sleep(2.5)
+
+    def rejected() -> bool:
+        """Ask (the file is checked on requests), then look for the logged rejection."""
+        assert "--interval=60" in _sidecar_args(server, sessions[0])
+        return "config reload failed" in server.log
+
+    wait_until(rejected, timeout=10, what="the invalid edit to be logged")
     for _ in range(3):  # the invalid edit is logged; the last good config stays in force
         assert all("--interval=60" in _sidecar_args(server, s) for s in sessions)
-    assert "config reload failed" in (server.folder / "server.log").read_text()
 
 
 def test_logs_are_json_lines(server: Server) -> None:
