@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex_environment import PythonExecutable
+from pants.build_graph.address import ResolveError
 from pants.core.goals.package import (
     BuiltPackage,
     BuiltPackageArtifact,
@@ -241,29 +242,16 @@ class ImagePex:
 
 @rule(desc="Resolve the PEX of a container image")
 async def resolve_image_pex(field: DebianImagePexField) -> ImagePex:
-    """Its own rule, so that the check of the `pex` field can be requested (and tested) alone.
-
-    Addresses that name nothing are skipped rather than raised, so that every wrong value ends in
-    the one error below, which says what the field must name.
-    """
-    unparsed = field.to_unparsed_address_inputs()
-    addresses = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            unparsed.values,
-            owning_address=field.address,
-            description_of_origin=unparsed.description_of_origin,
-            skip_invalid_addresses=True,
-        ),
-    )
-    targets = await Get(Targets, Addresses, addresses)
+    """Its own rule, so that the check of the `pex` field can be requested (and tested) alone."""
+    wanted = f"{field.address}: `pex` must name one packageable target (a pex_binary)"
+    try:
+        targets = await Get(Targets, UnparsedAddressInputs, field.to_unparsed_address_inputs())
+    except ResolveError as exc:
+        raise DebianImageRuleError(f"{wanted}: {exc}") from None
     field_sets = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
     if len(targets) != 1 or len(field_sets.field_sets) != 1:
-        named = ", ".join(f"{t.address.spec} (a `{t.alias}`)" for t in targets) or "no target"
-        raise DebianImageRuleError(
-            f"{field.address}: `pex` must name one packageable target (a pex_binary); "
-            f"{list(unparsed.values)} names {named}"
-        )
+        named = ", ".join(f"{t.address.spec} (a `{t.alias}`)" for t in targets)
+        raise DebianImageRuleError(f"{wanted}, not {named}")
     return ImagePex(field_sets.field_sets[0])
 
 
