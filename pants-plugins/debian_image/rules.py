@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
@@ -276,9 +277,10 @@ async def build_debian_image(
         raise DebianImageRuleError(f"{address}: the `pex` target must build one .pex file")
     repository = field_set.repository.value or address.target_name
     program = repository.rsplit("/", 1)[-1]
+    custom_labels: Mapping[str, str] = field_set.labels.value or {}
     labels = {
         "org.opencontainers.image.title": repository,
-        **(field_set.labels.value or {}),
+        **custom_labels,
         "org.opencontainers.image.created": EPOCH,
         "org.opencontainers.image.revision": subsystem.revision,
     }

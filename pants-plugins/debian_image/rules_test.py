@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest  # pants: no-infer-dep (pytest comes from the [pytest] tool)
+from pants.backend.project_info import dependents
 from pants.backend.python.goals.package_pex_binary import PexBinaryFieldSet
 from pants.backend.python.target_types import PexBinary, PythonSourceTarget
 from pants.core.goals.package import PackageFieldSet
 from pants.engine.addresses import Address, Addresses
 from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.rules import collect_rules
 from pants.engine.target import Dependencies, DependenciesRequest
 from pants.engine.unions import UnionRule
 from pants.testutil.rule_runner import QueryRule, RuleRunner
+from pants.vcs import changed
 from pants.vcs.changed import ChangedAddresses, ChangedRequest, DependentsOption
-from pants.vcs.changed import rules as changed_rules
 
 from debian_image import register
 from debian_image.rules import ImagePex, resolve_image_pex
@@ -22,13 +24,15 @@ IMAGE = Address("images", target_name="app")
 PEX = Address("", target_name="app")
 
 
-@pytest.fixture
+@pytest.fixture()
 def rule_runner() -> RuleRunner:
+    """The `pex` field's rules only: building an image would need a Debian mirror."""
     runner = RuleRunner(
         rules=[
             resolve_image_pex,
             UnionRule(PackageFieldSet, PexBinaryFieldSet),
-            *changed_rules(),
+            *collect_rules(changed),
+            *collect_rules(dependents),
             QueryRule(ImagePex, [DebianImagePexField]),
             QueryRule(Addresses, [DependenciesRequest]),
             QueryRule(ChangedAddresses, [ChangedRequest]),
@@ -60,6 +64,7 @@ def test_dependencies_list_the_pex(rule_runner: RuleRunner) -> None:
 
 
 def test_a_change_below_the_pex_reaches_the_image(rule_runner: RuleRunner) -> None:
+    # What `--changed-since=... --changed-dependents=transitive` computes from the changed files.
     request = ChangedRequest(sources=("app.py",), dependents=DependentsOption.TRANSITIVE)
     assert IMAGE in rule_runner.request(ChangedAddresses, [request])
 
