@@ -26,7 +26,7 @@ class DebianImagePexField(SpecialCasedDependencies):
     alias = "pex"
     required = True
     help = (
-        "Address of the `pex_binary` to install in the image (its files under "
+        "Address (one) of the `pex_binary` to install in the image (its files under "
         "/app/site-packages, bytecode compiled at build time)."
     )
 
