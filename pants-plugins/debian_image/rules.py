@@ -251,7 +251,7 @@ async def resolve_image_pex(field: DebianImagePexField) -> ImagePex:
         raise DebianImageRuleError(f"{wanted}: {exc}") from None
     field_sets = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
     if len(targets) != 1 or len(field_sets.field_sets) != 1:
-        named = ", ".join(f"{t.address.spec} (a `{t.alias}`)" for t in targets)
+        named = ", ".join(f"{t.address.spec} (a `{t.alias}`)" for t in targets) or "no target"
         raise DebianImageRuleError(f"{wanted}, not {named}")
     return ImagePex(field_sets.field_sets[0])
 

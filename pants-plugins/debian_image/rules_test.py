@@ -7,6 +7,7 @@ from pants.backend.project_info import dependents
 from pants.backend.python.goals.package_pex_binary import PexBinaryFieldSet
 from pants.backend.python.target_types import PexBinary, PythonSourceTarget
 from pants.core.goals.package import PackageFieldSet
+from pants.core.target_types import FilesGeneratorTarget, FileTarget
 from pants.engine.addresses import Address, Addresses
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.rules import collect_rules
@@ -37,11 +38,20 @@ def rule_runner() -> RuleRunner:
             QueryRule(Addresses, [DependenciesRequest]),
             QueryRule(ChangedAddresses, [ChangedRequest]),
         ],
-        target_types=[*register.target_types(), PexBinary, PythonSourceTarget],
+        target_types=[
+            *register.target_types(),
+            PexBinary,
+            PythonSourceTarget,
+            FilesGeneratorTarget,
+            FileTarget,
+        ],
     )
     runner.write_files(
         {
             "app.py": "",
+            "data/a.txt": "",
+            "data/b.txt": "",
+            "data/BUILD": "files(sources=['*.txt'])\n",
             "BUILD": (
                 "python_source(name='src', source='app.py')\n"
                 "pex_binary(name='app', dependencies=[':src'])\n"
@@ -79,6 +89,7 @@ def test_resolves_the_pex_binary(rule_runner: RuleRunner) -> None:
     [
         ("//:missing", "The address //:missing from the `pex` from the target images:app does not"),
         ("//:src", "not //:src (a `python_source`)"),
+        ("//data", "not data/a.txt (a `file`), data/b.txt (a `file`)"),
     ],
 )
 def test_rejects_what_cannot_be_packaged(rule_runner: RuleRunner, pex: str, why: str) -> None:
