@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex_environment import PythonExecutable
+from pants.build_graph.address import ResolveError
 from pants.core.goals.package import (
     BuiltPackage,
     BuiltPackageArtifact,
@@ -232,27 +234,40 @@ async def build_base_layer(lock_file: LockFile, subsystem: DebianImageSubsystem)
         raise DebianImageRuleError(f"base image from the Debian lock: {exc}") from None
 
 
+@dataclass(frozen=True)
+class ImagePex:
+    """How to package the one target that an image's `pex` field names."""
+
+    field_set: PackageFieldSet
+
+
+@rule(desc="Resolve the PEX of a container image")
+async def resolve_image_pex(field: DebianImagePexField) -> ImagePex:
+    """Its own rule, so that the check of the `pex` field can be requested (and tested) alone."""
+    wanted = f"{field.address}: `pex` must name one packageable target (a pex_binary)"
+    try:
+        targets = await Get(Targets, UnparsedAddressInputs, field.to_unparsed_address_inputs())
+    except ResolveError as exc:
+        raise DebianImageRuleError(f"{wanted}: {exc}") from None
+    field_sets = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
+    if len(targets) != 1 or len(field_sets.field_sets) != 1:
+        named = ", ".join(f"{t.address.spec} (a `{t.alias}`)" for t in targets) or "no target"
+        raise DebianImageRuleError(f"{wanted}, not {named}")
+    return ImagePex(field_sets.field_sets[0])
+
+
 @rule(desc="Build a container image")
 async def build_debian_image(
     field_set: DebianImageFieldSet, subsystem: DebianImageSubsystem
 ) -> DebianImageBuild:
     address = field_set.address
-    addresses = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            [field_set.pex.value or ""],
-            owning_address=address,
-            description_of_origin=f"the `pex` field of {address}",
-        ),
-    )
-    targets = await Get(Targets, Addresses, addresses)
-    field_sets = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
-    if len(field_sets.field_sets) != 1:
-        raise DebianImageRuleError(f"{address}: `pex` must name one packageable pex_binary")
     # The base layer is keyed by the lock's content, so images sharing a lock build it once.
-    lock_file = await Get(LockFile, DebianImageLockField, field_set.packages_lock)
+    image_pex, lock_file = await MultiGet(
+        Get(ImagePex, DebianImagePexField, field_set.pex),
+        Get(LockFile, DebianImageLockField, field_set.packages_lock),
+    )
     pex_package, base = await MultiGet(
-        Get(BuiltPackage, PackageFieldSet, field_sets.field_sets[0]),
+        Get(BuiltPackage, PackageFieldSet, image_pex.field_set),
         Get(BaseLayer, LockFile, lock_file),
     )
     pex_files = [
@@ -262,9 +277,10 @@ async def build_debian_image(
         raise DebianImageRuleError(f"{address}: the `pex` target must build one .pex file")
     repository = field_set.repository.value or address.target_name
     program = repository.rsplit("/", 1)[-1]
+    custom_labels: Mapping[str, str] = field_set.labels.value or {}
     labels = {
         "org.opencontainers.image.title": repository,
-        **(field_set.labels.value or {}),
+        **custom_labels,
         "org.opencontainers.image.created": EPOCH,
         "org.opencontainers.image.revision": subsystem.revision,
     }

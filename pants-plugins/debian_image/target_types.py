@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Optional, Union
+
 from pants.core.goals.package import OutputPathField
+from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     DictStringToStringField,
+    InvalidFieldException,
     SingleSourceField,
     SpecialCasedDependencies,
     StringField,
@@ -14,13 +19,32 @@ from pants.engine.target import (
 )
 
 
-class DebianImagePexField(StringField):
+class DebianImagePexField(SpecialCasedDependencies):
+    """A dependency field, so that `dependencies`, `dependents` and `--changed-dependents` see the
+    image's PEX; it holds one address, written as a plain string."""
+
     alias = "pex"
     required = True
     help = (
-        "Address of the `pex_binary` to install in the image (its files under "
+        "Address (one) of the `pex_binary` to install in the image (its files under "
         "/app/site-packages, bytecode compiled at build time)."
     )
+
+    # `pants help` evaluates these hints on CPython 3.9, where `X | Y` does not exist.
+    @classmethod
+    def compute_value(
+        cls,
+        raw_value: Optional[Union[str, Iterable[str]]],  # noqa: UP007
+        address: Address,
+    ) -> Optional[tuple[str, ...]]:  # noqa: UP007
+        values = super().compute_value(
+            (raw_value,) if isinstance(raw_value, str) else raw_value, address
+        )
+        if values is not None and len(values) != 1:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} must name one pex_binary, not {len(values)}"
+            )
+        return values
 
 
 class DebianImageLockField(SingleSourceField):
