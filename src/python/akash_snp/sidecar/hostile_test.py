@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from akash_snp.testing.sidecar_process import SidecarProcess
 from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit
+from akash_snp.testing.sidecar_process import SidecarProcess
 from akash_snp.testing.waiting import wait_until
 
 CROWD = 1000
