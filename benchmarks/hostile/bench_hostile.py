@@ -27,7 +27,8 @@ from pathlib import Path
 
 import requests
 
-from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit, wait_until
+from akash_snp.testing.hostile import LOOPBACK, Crowd, raise_fd_limit
+from akash_snp.testing.waiting import wait_until
 
 ATTACKS = (("slow", 40), ("slow", 1000), ("idle", 16), ("idle", 200), ("idle", 1000))
 REQUESTS = 8
@@ -102,9 +103,14 @@ def _under_attack(target: Target, mode: str, count: int) -> str:
                 times.append(took)
         started = time.monotonic()
         try:
-            wait_until(lambda: crowd.closed_by_peer() == count, timeout=CLOSE_WITHIN, interval=0.2)
+            wait_until(
+                lambda: crowd.closed_by_peer() == count,
+                CLOSE_WITHIN,
+                "the server to close the crowd",
+                interval=0.2,
+            )
             closed = f"all closed by the server {time.monotonic() - started:.1f} s later"
-        except TimeoutError:
+        except AssertionError:
             closed = f"{crowd.closed_by_peer()} closed by the server within {CLOSE_WITHIN:g} s"
     answered = f"{len(times)} of {REQUESTS} answered"
     if crowd.handshakes_stalled:
@@ -129,7 +135,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         target = Target(args.kind, command, args.extra.split(), Path(temp))
         server = target.start()
-        wait_until(lambda: target.ask() is not None, timeout=60, interval=0.2)
+        wait_until(lambda: target.ask() is not None, 60, "the server to answer", interval=0.2)
         for mode, count in ATTACKS:
             print(_under_attack(target, mode, count), flush=True)
             time.sleep(1)
