@@ -15,11 +15,20 @@ wrk.headers["Content-Type"] = "application/json"
 
 local pause = tonumber(os.getenv("DELAY_MS") or "")
 local unpaused = tonumber(os.getenv("CONNS_PER_THREAD") or "0")
+-- POISSON=1: each pause is drawn from an exponential distribution with mean DELAY_MS, so the
+-- connections' requests arrive independently (about a Poisson stream, as pod creations reach an
+-- API server) instead of in trains: with fixed pauses, connections that answer together pause
+-- together and keep arriving in bursts of up to one request per connection.
+local poisson = os.getenv("POISSON") == "1"
 if pause then
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   function delay()
     if unpaused > 0 then
       unpaused = unpaused - 1
       return 0
+    end
+    if poisson then
+      return -pause * math.log(1 - math.random())
     end
     return pause
   end

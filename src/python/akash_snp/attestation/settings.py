@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from akash_snp.guest.select import CERT_TABLE_CHOICES, ProviderConfig
 
+T = TypeVar("T")
 ENV_PREFIX = "SEV_ATTESTATION_"
 DEFAULT_INTERVAL = 300.0
 
@@ -173,37 +174,24 @@ def add_serving_flags(
     flags.add("--log-level", "INFO", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
+def _from_args(record: type[T], args: argparse.Namespace, **renamed: str) -> T:
+    """The ``record`` dataclass whose fields are the flags of the same names (``renamed``: field
+    name to flag name where they differ)."""
+    names = [f.name for f in fields(record)]  # type: ignore[arg-type]
+    return record(**{name: getattr(args, renamed.get(name, name)) for name in names})
+
+
 def guest_config(args: argparse.Namespace) -> ProviderConfig:
-    return ProviderConfig(
-        kind=args.provider,
-        configfs_root=args.configfs_root,
-        device=args.device,
-        emulated_pki_dir=args.emulated_pki_dir,
-        emulated_product=args.emulated_product,
-        emulated_cert_table=args.emulated_cert_table,
-    )
+    return _from_args(ProviderConfig, args, kind="provider")
 
 
 def attestation_config(args: argparse.Namespace) -> AttestationConfig:
-    return AttestationConfig(
-        interval=args.interval,
-        jitter=args.jitter,
-        kds_url=args.kds_url,
-        kds_cache_dir=args.kds_cache_dir,
-        policy=args.policy,
-        trust_ark=tuple(args.trust_ark),
-    )
+    config = _from_args(AttestationConfig, args)
+    return replace(config, trust_ark=tuple(config.trust_ark))
 
 
 def serving_config(args: argparse.Namespace) -> ServingConfig:
-    return ServingConfig(
-        bind_address=args.bind_address,
-        port=args.port,
-        threads=args.threads,
-        rate=args.rate,
-        burst=args.burst,
-        log_level=args.log_level,
-    )
+    return _from_args(ServingConfig, args)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ PKI (generating RSA-4096 keys is slow) and a running emulated sidecar trusting i
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,21 +10,15 @@ import pytest
 
 from akash_snp.testing.fixtures import (  # noqa: F401 (pytest finds fixtures by name)
     emulated_dir,
+    emulated_pki_dir,
     emulated_pkis,
     fake_kds,
 )
 from akash_snp.testing.sidecar_process import SidecarProcess
 
 
-@pytest.fixture(scope="session")
-def emulated_pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
-    directory = tmp_path_factory.mktemp("pki") / "Genoa"
-    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
-    return directory
-
-
 @pytest.fixture(scope="module")
-def emulated_sidecar(emulated_pki_dir: Path) -> Iterator[SidecarProcess]:
+def emulated_sidecar(emulated_pki_dir: Path) -> Iterator[SidecarProcess]:  # noqa: F811
     flags = [
         "--provider", "emulated",
         "--emulated-pki-dir", str(emulated_pki_dir),

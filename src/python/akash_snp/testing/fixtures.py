@@ -6,6 +6,7 @@ seconds), once per test session. Import these names into a ``conftest.py`` to us
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,15 @@ def emulated_pkis(emulated_dir: Path) -> dict[Product, EmulatedAmd]:
 @pytest.fixture(scope="session")
 def emulated_genoa_pki(emulated_pkis: dict[Product, EmulatedAmd]) -> EmulatedAmd:
     return emulated_pkis[Product.GENOA]
+
+
+@pytest.fixture(scope="session")
+def emulated_pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the recorded emulated Genoa PKI, for a service's ``--emulated-pki-dir``
+    (generating RSA-4096 keys anew would take seconds)."""
+    directory = tmp_path_factory.mktemp("pki") / "Genoa"
+    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
+    return directory
 
 
 @pytest.fixture(scope="session")
