@@ -2,11 +2,11 @@
 # Proves the tenant CLI on every CPython it supports (3.10, 3.11, 3.12, 3.13); run after
 # `./pants package ::`. For each version, in a fresh virtualenv made by that interpreter:
 #   1. installs dist/akash_snp_verify-*.whl with pip, and the test tools pinned by
-#      3rdparty/python/cli.lock (pytest; hypercorn and prometheus-client for the sidecar that
-#      url_command_test starts);
-#   2. runs the CLI's tests and the real-recording tests from the source tree under that
-#      interpreter (the wheel holds only the CLI; the tests also need akash_snp.testing and the
-#      sidecar, which it does not ship);
+#      3rdparty/python/cli.lock (pytest, hypothesis; hypercorn and prometheus-client for the
+#      sidecar that url_command_test starts);
+#   2. runs the CLI's tests and the whole library's tests (real recordings, emulated recordings,
+#      property tests) from the source tree under that interpreter (the wheel holds only the CLI;
+#      the tests also need akash_snp.testing and the sidecar, which it does not ship);
 #   3. runs the installed `snp-verify` console script on every real AMD recording, offline;
 #   4. runs dist/snp-verify.pex with that interpreter on the same recordings.
 #
@@ -74,11 +74,11 @@ for resolve in json.load(sys.stdin)["locked_resolves"]:
   fi
   venv="$work/venv-$version"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet -c "$work/constraints.txt" "$wheel" pytest hypercorn \
+  "$venv/bin/pip" install --quiet -c "$work/constraints.txt" "$wheel" pytest hypothesis hypercorn \
     prometheus-client
   echo "tests (source tree, this interpreter):"
   if ! PYTHONPATH=src/python "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-    src/python/akash_snp/cli src/python/akash_snp/attest/real_recordings_test.py; then
+    src/python/akash_snp/cli src/python/akash_snp/attest; then
     status=1
   fi
   echo "installed wheel: $venv/bin/snp-verify"

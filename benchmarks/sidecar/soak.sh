@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Cached /verify under 20 concurrent keep-alive clients for 60 s (wrk), sampling the sidecar's
-# RSS every 10 s, then 15 s paced at about 500 requests/s over the same 20 connections. Usage: benchmarks/sidecar/soak.sh [SIDECAR_COMMAND...]
-# (default dist/sev-attestation.pex; e.g. `env PYTHONPATH=src/python python3.11 -m
-# akash_snp.sidecar.main` for a source tree). Emulated provider, PKI from testdata/emulated.
+# RSS every 10 s, then 15 s paced at about 500 requests/s over the same 20 connections (fixed
+# pauses, then exponential ones: independent arrivals). Usage: benchmarks/sidecar/soak.sh
+# [SIDECAR_COMMAND...] (default dist/sev-attestation.pex; e.g. `env PYTHONPATH=src/python
+# python3.11 -m akash_snp.sidecar.main` for a source tree). Emulated provider, PKI from
+# testdata/emulated. MODE=relay: the production shape, a node agent (emulated) and the sidecar in
+# `--provider agent` mode relaying it; MODE=local (default): the sidecar attests itself.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -13,10 +16,20 @@ fi
 duration="${DURATION:-60s}"
 port="${PORT:-18790}"
 work="$(mktemp -d)"
-trap 'kill "$sidecar" 2>/dev/null || true; wait "$sidecar" 2>/dev/null || true; rm -rf "$work"' EXIT
+agent=""
+trap 'kill "$sidecar" $agent 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r "$repo/testdata/emulated/pki/Genoa" "$work/pki"
-"$@" --provider emulated --emulated-pki-dir "$work/pki" --trust-ark "$work/pki/ark.pem" \
-  --kds-url http://127.0.0.1:9 --port "$port" --bind-address 127.0.0.1 2>"$work/sidecar.log" &
+emulated=(--provider emulated --emulated-pki-dir "$work/pki" --trust-ark "$work/pki/ark.pem"
+  --kds-url http://127.0.0.1:9)
+if [[ "${MODE:-local}" == relay ]]; then
+  agent_port=$((port + 1))
+  "$@" agent "${emulated[@]}" --port "$agent_port" --bind-address 127.0.0.1 2>"$work/agent.log" &
+  agent=$!
+  "$@" --provider agent --agent-url "http://127.0.0.1:$agent_port" --port "$port" \
+    --bind-address 127.0.0.1 2>"$work/sidecar.log" &
+else
+  "$@" "${emulated[@]}" --port "$port" --bind-address 127.0.0.1 2>"$work/sidecar.log" &
+fi
 sidecar=$!
 url="http://127.0.0.1:$port/verify"
 for _ in $(seq 300); do
@@ -32,5 +45,7 @@ wrk -t2 -c20 -d"$duration" --latency "$url"
 wait "$sampler" || true
 echo "== paced: 20 connections, 40 ms pause (about 500 requests/s) =="
 DELAY_MS=40 wrk -t2 -c20 -d15s --latency -s "$here/paced.lua" "$url"
+echo "== paced: 20 connections, exponential pauses of mean 40 ms (about 500 requests/s) =="
+POISSON=1 DELAY_MS=40 wrk -t2 -c20 -d15s --latency -s "$here/paced.lua" "$url"
 echo "== RSS after: $(rss); peak $(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$sidecar/status") =="
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) =="
