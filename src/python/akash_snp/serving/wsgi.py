@@ -6,7 +6,7 @@ application runs, so a client that sends its body slowly holds no thread either.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from hypercorn.app_wrappers import WSGIWrapper
@@ -53,3 +53,28 @@ class InlineWSGI(WSGIWrapper):
             await send(message)
 
         await self.handle_http(scope, receive, flush_then_send, run_here, collect)
+
+
+class Dispatching(InlineWSGI):
+    """Each request runs on the event loop when ``inline(scope)`` says it cannot block (a cached
+    answer, a health check), else in the loop's default executor: the common requests skip the
+    thread hop and the GIL hand-over, the rest may wait on I/O without stalling the loop."""
+
+    def __init__(
+        self, app: WSGIFramework, max_body: int, inline: Callable[[Mapping[str, object]], bool]
+    ) -> None:
+        super().__init__(app, max_body)
+        self._inline = inline
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: ASGIReceiveCallable,
+        send: ASGISendCallable,
+        sync_spawn: Callable[..., Awaitable[Any]],
+        call_soon: Callable[..., Any],
+    ) -> None:
+        if scope["type"] == "http" and self._inline(scope):
+            await super().__call__(scope, receive, send, sync_spawn, call_soon)
+        else:
+            await WSGIWrapper.__call__(self, scope, receive, send, sync_spawn, call_soon)

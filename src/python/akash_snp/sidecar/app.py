@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -54,6 +54,29 @@ class Backend(Protocol):
     def attestation_status(self) -> str:
         """The last known attestation status, for /readyz (never blocks)."""
         ...
+
+    def periodic_at_hand(self) -> bool:
+        """True when ``periodic_body()`` answers at once, without I/O or a lock held across
+        I/O: such requests are served on the event loop (``answers_inline``)."""
+        ...
+
+
+# Endpoints that never block: served on the event loop (no thread hop).
+_INLINE = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def answers_inline(backend: Backend) -> Callable[[Mapping[str, object]], bool]:
+    """Whether a request (an ASGI scope) can be answered on the event loop: the health checks,
+    metrics and the cached /verify; a nonce-bound /verify, or the first one, waits for a report
+    or the agent and runs in a thread."""
+
+    def inline(scope: Mapping[str, object]) -> bool:
+        path = scope.get("path", "")
+        if path in _INLINE:
+            return True
+        return path == "/verify" and not scope.get("query_string") and backend.periodic_at_hand()
+
+    return inline
 
 
 def _shown(path: str) -> str:

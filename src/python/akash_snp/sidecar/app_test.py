@@ -21,7 +21,7 @@ from akash_snp.guest.guard import GuardedProvider, TokenBucket
 from akash_snp.guest.provider import GuestError, GuestReport
 from akash_snp.guest.select import UnavailableProvider
 from akash_snp.guest.source import LocalSource
-from akash_snp.sidecar.app import create_app
+from akash_snp.sidecar.app import answers_inline, create_app
 from akash_snp.sidecar.local import LocalBackend
 from akash_snp.testing.fake_sev_guest import fake_firmware
 
@@ -190,3 +190,32 @@ def test_404_does_not_echo_a_long_path() -> None:
     assert response.status_code == 404
     assert len(response.get_data()) < 300
     assert "(100001 characters)" in response.get_json()["error"]
+
+
+class _Stub:
+    """A backend whose periodic answer is, or is not yet, at hand."""
+
+    def __init__(self, at_hand: bool) -> None:
+        self.at_hand = at_hand
+
+    def periodic_at_hand(self) -> bool:
+        return self.at_hand
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "at_hand", "inline"),
+    [
+        ("/healthz", b"", False, True),
+        ("/readyz", b"", False, True),
+        ("/metrics", b"", False, True),
+        ("/verify", b"", True, True),  # the cached answer: on the event loop
+        ("/verify", b"", False, False),  # the first one waits for a report or the agent
+        ("/verify", b"nonce=01", True, False),  # a fresh report always waits
+        ("/other", b"", True, False),
+    ],
+)
+def test_what_is_answered_on_the_event_loop(
+    path: str, query: bytes, at_hand: bool, inline: bool
+) -> None:
+    decide = answers_inline(_Stub(at_hand))  # type: ignore[arg-type]
+    assert decide({"type": "http", "path": path, "query_string": query}) is inline

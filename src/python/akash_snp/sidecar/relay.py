@@ -52,18 +52,39 @@ class RelayBackend:
         self._ttl = ttl
         self._monotonic = monotonic
         self._bucket_lock = threading.Lock()
-        # held while fetching: concurrent /verify requests wait for one fetch instead of each
-        # asking the agent
+        # held while fetching: one fetch at a time instead of one per request; readers take
+        # the tuple without it (one attribute read), so they never wait for the agent
         self._status_lock = threading.Lock()
         self._status: tuple[float, str, bytes] | None = None  # (fetched at, status, body)
 
     def periodic_body(self) -> bytes:
-        with self._status_lock:
-            now = self._monotonic()
-            if self._status is None or now - self._status[0] >= self._ttl:
-                status, body = self._relay("/v1/status", "", None)
-                self._status = (self._monotonic(), status, body)
-            return self._status[2]
+        """The agent's status, fetched once and then refreshed in the background when older
+        than the TTL (the previous answer is served meanwhile): only the first request waits."""
+        cached = self._status
+        if cached is None:
+            with self._status_lock:
+                cached = self._status or self._fetch_status()
+            return cached[2]
+        if self._monotonic() - cached[0] >= self._ttl and self._status_lock.acquire(
+            blocking=False
+        ):
+            threading.Thread(target=self._refresh_status, name="status", daemon=True).start()
+        return cached[2]
+
+    def periodic_at_hand(self) -> bool:
+        return self._status is not None
+
+    def _refresh_status(self) -> None:
+        """In the background thread that holds the status lock (one refresh at a time)."""
+        try:
+            self._fetch_status()
+        finally:
+            self._status_lock.release()
+
+    def _fetch_status(self) -> tuple[float, str, bytes]:
+        status, body = self._relay("/v1/status", "", None)
+        self._status = fetched = (self._monotonic(), status, body)
+        return fetched
 
     def fresh_body(self, nonce: bytes) -> bytes:
         with self._bucket_lock:
@@ -78,8 +99,8 @@ class RelayBackend:
 
     def attestation_status(self) -> str:
         """The last relayed /v1/status; /readyz never waits for the agent (ready without it)."""
-        with self._status_lock:
-            return self._status[1] if self._status else PENDING
+        cached = self._status
+        return cached[1] if cached else PENDING
 
     def _relay(self, path: str, binding: str, nonce: bytes | None) -> tuple[str, bytes]:
         """(attestation status, /verify body) for the agent's answer to ``path``."""

@@ -4,6 +4,7 @@ real agent behind a real relay is in agent/process_test.py)."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from akash_snp.guest.guard import TokenBucket
 from akash_snp.guest.provider import RateLimited
 from akash_snp.sidecar.relay import RelayBackend
 from akash_snp.testing.fake_agent import agent_answering
+from akash_snp.testing.waiting import wait_until
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 VERIFIED = {"attestation_status": "verified", "nonce": "01", "provider": "emulated"}
@@ -79,5 +81,25 @@ def test_the_status_is_cached_for_the_ttl() -> None:
     # the agent is gone, but the cached status is still fresh
     assert relay.periodic_body() == first
     expired = _relay(url, ttl=0)
+    assert not expired.periodic_at_hand()
     assert json.loads(expired.periodic_body())["attestation_status"] == "unavailable"
     assert expired.attestation_status() == "unavailable"
+    assert expired.periodic_at_hand()
+
+
+def test_an_expired_status_is_served_while_a_slow_agent_is_asked_again() -> None:
+    """Stale-while-revalidate: after the TTL the previous answer comes back at once (the request
+    never waits for the agent, so it can be served on the event loop), and the refreshed one
+    replaces it when the agent answers."""
+    first = json.dumps({"attestation_status": "verified"}).encode()
+    second = json.dumps({"attestation_status": "failed"}).encode()
+    answers = [first]
+    with agent_answering(200, lambda: answers[-1], delay=0.3) as url:
+        relay = _relay(url, ttl=0.2)
+        assert relay.periodic_body() == first
+        answers.append(second)
+        time.sleep(0.3)  # past the TTL: the behaviour under test
+        started = time.monotonic()
+        assert relay.periodic_body() == first  # stale, at once, while the agent is asked
+        assert time.monotonic() - started < 0.2
+        wait_until(lambda: relay.periodic_body() == second, 5, "the refreshed status")

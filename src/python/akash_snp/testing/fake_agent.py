@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
 def agent_answering(
-    status: int, body: bytes, headers: dict[str, str] | None = None, delay: float = 0.0
+    status: int,
+    body: bytes | Callable[[], bytes],
+    headers: dict[str, str] | None = None,
+    delay: float = 0.0,
 ) -> Iterator[str]:
-    """A server answering every GET with ``status`` and ``body``; yields its base URL."""
+    """A server answering every GET with ``status`` and ``body`` (or what ``body()`` returns at
+    that moment); yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -24,7 +28,7 @@ def agent_answering(
             self.end_headers()
             time.sleep(delay)  # a slow agent is the behaviour under test
             try:
-                self.wfile.write(body)
+                self.wfile.write(body() if callable(body) else body)
             except (BrokenPipeError, ConnectionResetError):
                 return
 
