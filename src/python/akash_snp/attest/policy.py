@@ -186,9 +186,10 @@ def load_policy(text: str | bytes) -> Policy:
 def policy_as_dict(policy: Policy) -> dict[str, Any]:
     """The inverse of ``policy_from_mapping`` (for showing the policy in use)."""
     out: dict[str, Any] = {}
-    for name, value in zip(Policy._fields, policy, strict=True):
+    for name in Policy._fields:
         if name in _PER_REQUEST:
             continue
+        value = getattr(policy, name)
         if isinstance(value, bytes):
             value = value.hex()
         elif isinstance(value, TcbVersion):  # before ``tuple``: TcbVersion is a NamedTuple

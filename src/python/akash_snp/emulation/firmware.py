@@ -8,7 +8,6 @@ with SHA-384 signature format).
 
 from __future__ import annotations
 
-
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
