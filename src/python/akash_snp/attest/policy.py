@@ -6,7 +6,8 @@ COMMITTED_TCB (the AWS recording milan-v3-vlek-aws in ../shared/testdata/snp-rea
 YAML or JSON with ``load_policy``.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no ``from __future__ import annotations``): ``typing.NamedTuple``
+# compiles every string annotation into a ForwardRef, about 0.3 ms of every ``snp-verify`` start-up.
 
 import functools
 from collections.abc import Mapping
