@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 from akash_snp.attest.constants import TCB_LAYOUT, Product, parse_product
 from akash_snp.attest.errors import AttestError, PolicyError
-from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.attest.report import BuildVersion, Report
 from akash_snp.attest.tcb import TcbVersion, decode_tcb
 from akash_snp.attest.verdict import Check
@@ -240,7 +239,10 @@ def _signing_key_check(key_name: str, allowed: tuple[str, ...]) -> Check:
 
 def _nonce_check(report_data: bytes, nonce: bytes) -> Check:
     """``policy.nonce``: REPORT_DATA must commit to ``nonce``, so the report was made for this
-    request; anything else is a replayed or foreign report."""
+    request; anything else is a replayed or foreign report. (``nonce`` is imported here: only
+    the nonce-bound verifications of the services and ``snp-verify url`` need it.)"""
+    from akash_snp.attest.nonce import report_data_for_nonce
+
     expected = report_data_for_nonce(nonce)
     if report_data != expected:
         return Check(

@@ -7,7 +7,7 @@ that REPORT_DATA commits to the nonce (``akash_snp.attest.nonce``). The sidecar'
 1: rejected; 2: unusable answer or environment (unreachable, rate-limited, malformed).
 
 ``snp-verify report`` imports this module too (to register ``url``), so what only ``url`` needs
-(``secrets``, ``base64``, ``json``, the HTTP download) is imported where it is used.
+(``secrets``, ``base64``, ``json``, nonces, the HTTP download) is imported where it is used.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from akash_snp.attest.errors import AttestError
-from akash_snp.attest.nonce import parse_nonce_hex
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.cli.help_format import HelpFormatter
@@ -180,6 +179,8 @@ def _no_report(answer: SidecarAnswer) -> Verdict:
 def run_url(args: argparse.Namespace) -> int:
     """The ``url`` sub-command; returns the exit status."""
     import secrets
+
+    from akash_snp.attest.nonce import parse_nonce_hex
 
     try:
         nonce: bytes | None = None
