@@ -67,9 +67,9 @@ class AmdCertificate:
     """A parsed certificate with its role, product and (for VCEK/VLEK) AMD extensions.
 
     Instances are cached by DER, so expensive derived values (public key, digest) are computed
-    once per distinct certificate. Equality and hashing are by identity (verification keys dicts
-    by certificate). A plain class with slots: a dataclass would cost every ``snp-verify``
-    start-up about a millisecond to create.
+    once per distinct certificate. Immutable; equality and hashing are by identity (verification
+    keys dicts by certificate). A plain class with slots: a dataclass would cost every
+    ``snp-verify`` start-up about a millisecond to create.
     """
 
     __slots__ = (
@@ -87,6 +87,19 @@ class AmdCertificate:
         "signature_hash",
         "subject_cn",
     )
+    cert: x509.Certificate
+    sha256: bytes
+    role: CertRole
+    product: Product
+    public_key: PublicKey
+    extensions: EndorsementExtensions | None
+    not_before: datetime
+    not_after: datetime
+    signature: bytes
+    tbs: bytes
+    signature_oid: str
+    signature_hash: str | None
+    subject_cn: str
 
     def __init__(
         self,
@@ -105,19 +118,26 @@ class AmdCertificate:
         signature_hash: str | None,
         subject_cn: str,
     ) -> None:
-        self.cert = cert
-        self.sha256 = sha256
-        self.role = role
-        self.product = product
-        self.public_key = public_key
-        self.extensions = extensions
-        self.not_before = not_before
-        self.not_after = not_after
-        self.signature = signature
-        self.tbs = tbs
-        self.signature_oid = signature_oid
-        self.signature_hash = signature_hash
-        self.subject_cn = subject_cn
+        setter = object.__setattr__  # the class's own ``__setattr__`` refuses (immutable)
+        setter(self, "cert", cert)
+        setter(self, "sha256", sha256)
+        setter(self, "role", role)
+        setter(self, "product", product)
+        setter(self, "public_key", public_key)
+        setter(self, "extensions", extensions)
+        setter(self, "not_before", not_before)
+        setter(self, "not_after", not_after)
+        setter(self, "signature", signature)
+        setter(self, "tbs", tbs)
+        setter(self, "signature_oid", signature_oid)
+        setter(self, "signature_hash", signature_hash)
+        setter(self, "subject_cn", subject_cn)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"AmdCertificate is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"AmdCertificate is immutable: cannot delete {name}")
 
     def __repr__(self) -> str:
         return f"AmdCertificate({self.describe()})"
