@@ -15,9 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from akash_snp.attest import chain
 from akash_snp.attest.certs import AmdCertificate, CertRole, load_certificates
@@ -46,8 +45,9 @@ def chain_file(product: Product, kind: KeyKind) -> str:
     return f"{product.value}-{kind}-chain.pem"
 
 
-@dataclass(frozen=True)
-class BundledChain:
+class BundledChain(NamedTuple):
+    """One bundled chain: the intermediate (ASK/ASVK) and the ARK that signed it."""
+
     intermediate: AmdCertificate
     ark: AmdCertificate
 

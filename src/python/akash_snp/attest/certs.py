@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -52,9 +52,9 @@ class CertRole(str, Enum):
     VLEK = "VLEK"
 
 
-@dataclass(frozen=True, slots=True)
-class EndorsementExtensions:
-    """The AMD extensions of a VCEK/VLEK (OID prefix 1.3.6.1.4.1.3704.1)."""
+class EndorsementExtensions(NamedTuple):
+    """The AMD extensions of a VCEK/VLEK (OID prefix 1.3.6.1.4.1.3704.1); a NamedTuple, as a
+    dataclass would cost every ``snp-verify`` start-up about a millisecond to create."""
 
     struct_version: int
     product_name: str
@@ -63,14 +63,30 @@ class EndorsementExtensions:
     csp_id: str | None
 
 
-@dataclass(frozen=True, eq=False)
 class AmdCertificate:
     """A parsed certificate with its role, product and (for VCEK/VLEK) AMD extensions.
 
     Instances are cached by DER, so expensive derived values (public key, digest) are computed
-    once per distinct certificate.
+    once per distinct certificate. Immutable; equality and hashing are by identity (verification
+    keys dicts by certificate). A plain class with slots: a dataclass would cost every
+    ``snp-verify`` start-up about a millisecond to create.
     """
 
+    __slots__ = (
+        "cert",
+        "sha256",
+        "role",
+        "product",
+        "public_key",
+        "extensions",
+        "not_before",
+        "not_after",
+        "signature",
+        "tbs",
+        "signature_oid",
+        "signature_hash",
+        "subject_cn",
+    )
     cert: x509.Certificate
     sha256: bytes
     role: CertRole
@@ -84,6 +100,47 @@ class AmdCertificate:
     signature_oid: str
     signature_hash: str | None
     subject_cn: str
+
+    def __init__(
+        self,
+        *,
+        cert: x509.Certificate,
+        sha256: bytes,
+        role: CertRole,
+        product: Product,
+        public_key: PublicKey,
+        extensions: EndorsementExtensions | None,
+        not_before: datetime,
+        not_after: datetime,
+        signature: bytes,
+        tbs: bytes,
+        signature_oid: str,
+        signature_hash: str | None,
+        subject_cn: str,
+    ) -> None:
+        setter = object.__setattr__  # the class's own ``__setattr__`` refuses (immutable)
+        setter(self, "cert", cert)
+        setter(self, "sha256", sha256)
+        setter(self, "role", role)
+        setter(self, "product", product)
+        setter(self, "public_key", public_key)
+        setter(self, "extensions", extensions)
+        setter(self, "not_before", not_before)
+        setter(self, "not_after", not_after)
+        setter(self, "signature", signature)
+        setter(self, "tbs", tbs)
+        setter(self, "signature_oid", signature_oid)
+        setter(self, "signature_hash", signature_hash)
+        setter(self, "subject_cn", subject_cn)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"AmdCertificate is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"AmdCertificate is immutable: cannot delete {name}")
+
+    def __repr__(self) -> str:
+        return f"AmdCertificate({self.describe()})"
 
     @property
     def der(self) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -115,7 +114,7 @@ def test_signing_key_none_is_rejected(
 ) -> None:
     base = unsigned_report(Product.GENOA)
     report = sign(
-        replace(base, signer_info=type(base.signer_info)(7 << 2)),
+        base._replace(signer_info=type(base.signer_info)(7 << 2)),
         emulated_genoa_pki.vcek_key(bytes(64), DEFAULT_TCB[Product.GENOA]),
     )
     verdict = verify_attestation(

@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from cryptography import x509
 
 from akash_snp.attest.constants import CHIP_ID_SIZE, KDS_BASE_URL, TCB_LAYOUT, Product, TcbLayout
 from akash_snp.attest.errors import KdsError, KdsOfflineError, KdsRefusedError
 from akash_snp.attest.tcb import TcbVersion
+
+if TYPE_CHECKING:  # only a configured cache directory is a Path: offline runs spare pathlib
+    from pathlib import Path
 
 KeyKind = Literal["vcek", "vlek"]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -55,9 +55,9 @@ def crl_path(product: Product, kind: KeyKind) -> str:
     return f"/{kind}/v1/{product.value}/crl"
 
 
-@dataclass(frozen=True)
-class KdsSettings:
-    """How the client talks to KDS. All durations are seconds."""
+class KdsSettings(NamedTuple):
+    """How the client talks to KDS. All durations are seconds. A NamedTuple: ``snp-verify``
+    builds one on every run, and a dataclass would cost its start-up about a millisecond."""
 
     base_url: str = KDS_BASE_URL
     request_timeout: float = 10.0
@@ -176,7 +176,10 @@ class KdsClient:
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
             # One temporary file per thread: the node agent's proxy and its own verification
-            # may store the same object at once.
+            # may store the same object at once. (``threading`` is imported only here: an
+            # offline verification never stores.)
+            import threading
+
             temporary = file.with_name(f"{file.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             temporary.write_bytes(body)
             temporary.replace(file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ def _client(kds: FakeKds, **overrides: Any) -> KdsClient:
         backoff_initial=0.01,
         backoff_max=0.05,
     )
-    return KdsClient(replace(settings, **overrides))
+    return KdsClient(settings._replace(**overrides))
 
 
 def test_url_formats() -> None:

@@ -6,25 +6,25 @@ COMMITTED_TCB (the AWS recording milan-v3-vlek-aws in ../shared/testdata/snp-rea
 YAML or JSON with ``load_policy``.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no ``from __future__ import annotations``): ``typing.NamedTuple``
+# compiles every string annotation into a ForwardRef, about 0.3 ms of every ``snp-verify`` start-up.
 
-import dataclasses
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from akash_snp.attest.constants import TCB_LAYOUT, Product, parse_product
 from akash_snp.attest.errors import AttestError, PolicyError
-from akash_snp.attest.nonce import report_data_for_nonce
 from akash_snp.attest.report import BuildVersion, Report
 from akash_snp.attest.tcb import TcbVersion, decode_tcb
 from akash_snp.attest.verdict import Check
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """What an authentic report must also satisfy. Unset (None/empty) fields are not checked.
+
+    A NamedTuple (change fields with ``_replace``): a dataclass would cost every ``snp-verify``
+    start-up about a millisecond to create.
 
     allow_debug: accept POLICY.DEBUG=1 guests (default False: a debug guest's memory is readable).
     allow_migration_agent: accept POLICY.MIGRATE_MA=1 (default False).
@@ -131,7 +131,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """Build a Policy from plain data (as loaded from YAML/JSON); unknown keys are errors."""
     if not isinstance(data, Mapping):
         raise PolicyError("a policy must be a mapping of field names to values")
-    known = {f.name for f in dataclasses.fields(Policy)} - _PER_REQUEST
+    known = set(Policy._fields) - _PER_REQUEST
     unknown = set(data) - known
     if unknown:
         raise PolicyError(f"unknown policy fields {sorted(unknown)}; known: {sorted(known)}")
@@ -186,21 +186,21 @@ def load_policy(text: str | bytes) -> Policy:
 def policy_as_dict(policy: Policy) -> dict[str, Any]:
     """The inverse of ``policy_from_mapping`` (for showing the policy in use)."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(Policy):
-        if f.name in _PER_REQUEST:
+    for name in Policy._fields:
+        if name in _PER_REQUEST:
             continue
-        value = getattr(policy, f.name)
+        value = getattr(policy, name)
         if isinstance(value, bytes):
             value = value.hex()
+        elif isinstance(value, TcbVersion):  # before ``tuple``: TcbVersion is a NamedTuple
+            value = value.as_dict()
+        elif isinstance(value, BuildVersion):
+            value = str(value)
         elif isinstance(value, tuple):
             value = [
                 v.hex() if isinstance(v, bytes) else str(getattr(v, "value", v)) for v in value
             ]
-        elif isinstance(value, TcbVersion):
-            value = value.as_dict()
-        elif isinstance(value, BuildVersion):
-            value = str(value)
-        out[f.name] = value
+        out[name] = value
     return out
 
 
@@ -239,7 +239,10 @@ def _signing_key_check(key_name: str, allowed: tuple[str, ...]) -> Check:
 
 def _nonce_check(report_data: bytes, nonce: bytes) -> Check:
     """``policy.nonce``: REPORT_DATA must commit to ``nonce``, so the report was made for this
-    request; anything else is a replayed or foreign report."""
+    request; anything else is a replayed or foreign report. (``nonce`` is imported here: only
+    the nonce-bound verifications of the services and ``snp-verify url`` need it.)"""
+    from akash_snp.attest.nonce import report_data_for_nonce
+
     expected = report_data_for_nonce(nonce)
     if report_data != expected:
         return Check(

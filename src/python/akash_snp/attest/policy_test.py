@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from akash_snp.attest.constants import Product
@@ -34,16 +32,16 @@ def _failed(report: Report, policy: Policy) -> list[str]:
 
 def test_defaults_refuse_debug_and_migration_agent(report: Report) -> None:
     assert _failed(report, Policy()) == []
-    debug = replace(report, policy=GuestPolicy(report.policy.value | 1 << 19))
+    debug = report._replace(policy=GuestPolicy(report.policy.value | 1 << 19))
     assert _failed(debug, Policy()) == ["policy.debug"]
     assert _failed(debug, Policy(allow_debug=True)) == []
-    migrating = replace(report, policy=GuestPolicy(report.policy.value | 1 << 18))
+    migrating = report._replace(policy=GuestPolicy(report.policy.value | 1 << 18))
     assert _failed(migrating, Policy()) == ["policy.migration_agent"]
     assert _failed(report, Policy(allow_smt=False)) == ["policy.smt"]
 
 
 def test_nonce_requires_report_data_to_commit_to_it(report: Report) -> None:
-    bound = replace(report, report_data=report_data_for_nonce(b"\xc0\xff\xee"))
+    bound = report._replace(report_data=report_data_for_nonce(b"\xc0\xff\xee"))
     checks = evaluate_policy(bound, Product.GENOA, Policy(nonce=b"\xc0\xff\xee"))
     assert [c for c in checks if c.name == "policy.nonce"] == [
         Check("policy.nonce", True, "REPORT_DATA commits to nonce c0ffee")
@@ -54,7 +52,7 @@ def test_nonce_requires_report_data_to_commit_to_it(report: Report) -> None:
 
 
 def test_current_tcb_above_committed_is_allowed_by_default(report: Report) -> None:
-    ahead = replace(report, current_tcb=bytes.fromhex("0a00000000001760"))
+    ahead = report._replace(current_tcb=bytes.fromhex("0a00000000001760"))
     assert _failed(ahead, Policy()) == []
     strict = Policy(allow_current_tcb_above_committed=False)
     assert _failed(ahead, strict) == ["policy.current_tcb_committed"]
@@ -162,7 +160,7 @@ def test_bad_policies(text: str, message: str) -> None:
 
 
 def test_min_tcb_with_unparseable_reported_tcb_fails_closed(report: Report) -> None:
-    broken = replace(report, reported_tcb=bytes.fromhex("0a00010000001754"))
+    broken = report._replace(reported_tcb=bytes.fromhex("0a00010000001754"))
     checks = evaluate_policy(broken, Product.GENOA, Policy(min_tcb=TcbVersion(0, 0, 0, 0)))
     (tcb_check,) = (c for c in checks if c.name == "policy.min_tcb")
     assert not tcb_check.ok

@@ -6,7 +6,7 @@ family, never the report version. Pure encode/decode; comparison helpers for pol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from akash_snp.attest.constants import TCB_LAYOUT, Product, TcbLayout
 from akash_snp.attest.errors import TcbError
@@ -14,21 +14,31 @@ from akash_snp.attest.errors import TcbError
 TCB_SIZE = 8
 
 
-@dataclass(frozen=True, slots=True)
-class TcbVersion:
-    """Security patch levels; ``fmc`` exists on Turin and later only (0 on Milan/Genoa)."""
-
+class _Components(NamedTuple):
     bootloader: int
     tee: int
     snp: int
     microcode: int
     fmc: int = 0
 
-    def __post_init__(self) -> None:
-        for name in ("bootloader", "tee", "snp", "microcode", "fmc"):
-            value = getattr(self, name)
+
+class TcbVersion(_Components):
+    """Security patch levels; ``fmc`` exists on Turin and later only (0 on Milan/Genoa).
+
+    A NamedTuple rather than a frozen dataclass: creating a dataclass at import costs every
+    ``snp-verify`` start-up about a millisecond. Components are checked when a value is made.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls, bootloader: int, tee: int, snp: int, microcode: int, fmc: int = 0
+    ) -> TcbVersion:
+        values = (bootloader, tee, snp, microcode, fmc)
+        for name, value in zip(_Components._fields, values, strict=True):
             if not 0 <= value <= 0xFF:
                 raise TcbError(f"TCB component {name}={value} is outside 0..255")
+        return super().__new__(cls, *values)
 
     def at_least(self, minimum: TcbVersion) -> bool:
         """True when every component is >= the minimum's (TCB order is component-wise)."""

@@ -8,8 +8,6 @@ from, so that callers show exactly what was verified instead of selecting certif
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from akash_snp.attest.certs import AmdCertificate
@@ -78,10 +76,12 @@ class Evidence(NamedTuple):
         return {name: sourced.as_dict() for name, sourced in zip(self._fields, self, strict=False)}
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """All checks, plus what was learned about the report (product, signing key, fields) and
-    the certificates it was checked against (``None`` when verification stopped before that)."""
+    the certificates it was checked against (``None`` when verification stopped before that).
+
+    A NamedTuple: a dataclass would cost every ``snp-verify`` start-up about a millisecond to
+    create."""
 
     checks: tuple[Check, ...]
     product: str | None
@@ -125,6 +125,8 @@ class Verdict:
         }
 
     def to_json(self) -> str:
+        import json  # only JSON output needs it, not every ``snp-verify`` start-up
+
         return json.dumps(self.as_dict(), indent=2, sort_keys=False)
 
     def summary(self) -> str:

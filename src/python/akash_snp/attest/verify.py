@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -20,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from akash_snp.attest import certs as certs_module
 from akash_snp.attest import certtable, chain, crl
-from akash_snp.attest.bundle import AmdBundle, packaged_bundle
 from akash_snp.attest.certs import AmdCertificate, CertRole
 from akash_snp.attest.constants import (
     CHIP_ID_SIZE,
@@ -57,6 +57,9 @@ from akash_snp.attest.verdict import (
     Sourced,
     Verdict,
 )
+
+if TYPE_CHECKING:  # loaded only when evidence lacks a certificate (see ``_bundled_chain``)
+    from akash_snp.attest.bundle import AmdBundle, BundledChain
 
 _ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
 _DEFAULT_POLICY = Policy()
@@ -105,9 +108,8 @@ def verify_attestation(
     endorsement = sourced_endorsement.certificate
     checks.append(_key_kind_check(wanted, endorsement.role))
     checks.append(_product_name_check(endorsement))
-    bundled = bundle if bundle is not None else packaged_bundle()
     sourced_intermediate, sourced_ark = _chain(
-        product, _INTERMEDIATE[endorsement.role], endorsement, supplied, bundled, kds
+        product, _INTERMEDIATE[endorsement.role], endorsement, supplied, bundle, kds
     )
     evidence = Evidence(sourced_endorsement, sourced_intermediate, sourced_ark)
     intermediate, ark = sourced_intermediate.certificate, sourced_ark.certificate
@@ -311,7 +313,7 @@ def _chain(
     role: CertRole,
     endorsement: AmdCertificate,
     supplied: dict[AmdCertificate, str],
-    bundle: AmdBundle,
+    bundle: AmdBundle | None,
     kds: KdsClient | None,
 ) -> tuple[Sourced, Sourced]:
     """The intermediate (ASK/ASVK) and ARK: from the inputs, else from the bundled AMD chain
@@ -320,7 +322,8 @@ def _chain(
     intermediate = _find(pool, role, product, endorsement)
     ark = _find(pool, CertRole.ARK, product, intermediate and intermediate.certificate)
     kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
-    bundled = bundle.chain(product, kind)
+    incomplete = intermediate is None or ark is None
+    bundled = _bundled_chain(bundle, product, kind) if incomplete else None
     if bundled is not None:
         if intermediate is None and chain.verify_link(endorsement, bundled.intermediate) is None:
             intermediate = Sourced(bundled.intermediate, BUNDLED)
@@ -341,6 +344,18 @@ def _chain(
         )
         raise ChainError(f"no {missing} certificate for {product.value} supplied or fetched")
     return intermediate, ark
+
+
+def _bundled_chain(
+    bundle: AmdBundle | None, product: Product, kind: KeyKind
+) -> BundledChain | None:
+    """The chain of ``bundle``, else of the packaged bundle, which is imported and loaded only
+    here: evidence with its whole chain (the common case) never pays for reading it."""
+    if bundle is None:
+        from akash_snp.attest.bundle import packaged_bundle
+
+        bundle = packaged_bundle()
+    return bundle.chain(product, kind)
 
 
 _ChainKey = tuple[bytes, bytes, bytes, Product, frozenset[bytes]]

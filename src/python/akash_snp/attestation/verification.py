@@ -5,7 +5,6 @@ what /verify shows, taken from the verdict's own evidence. The only module here 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -38,7 +37,7 @@ class LibraryVerifier:
     ) -> Outcome:
         """``nonce``: the report was requested for this verifier nonce, which the policy then
         requires REPORT_DATA to commit to (the same check ``snp-verify url`` makes)."""
-        policy = self._policy if nonce is None else dataclasses.replace(self._policy, nonce=nonce)
+        policy = self._policy if nonce is None else self._policy._replace(nonce=nonce)
         verdict = verify_attestation(
             report,
             certificates=[cert_table] if any(cert_table) else [],

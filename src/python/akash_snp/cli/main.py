@@ -7,7 +7,6 @@ To add one (e.g. ``url``), import its module and append it to ``SUBCOMMANDS``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from types import ModuleType
 from typing import NoReturn
@@ -51,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         if "--json" in arguments:
+            import json  # only for this answer: text output must not pay for loading it
+
             print(json.dumps({"verdict": "error", "error": str(error)}, indent=2))
         return EXIT_UNUSABLE
     except SystemExit as exit_request:  # argparse: --help or --version (0)

@@ -6,7 +6,6 @@ object ``{"verdict": "error", "error": ...}`` (exit 2). Human-readable lines go 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +28,8 @@ def print_verdict(
     ``context``: extra top-level JSON fields (and ``name: value`` lines in text); ``notes``:
     text-only lines after the check list."""
     if as_json:
+        import json  # here, not at the top: the text output must not pay for loading it
+
         print(json.dumps({**verdict.as_dict(), **(context or {})}, indent=2))
     else:
         print(verdict.summary())
@@ -45,6 +46,8 @@ def print_verdict(
 def print_error(message: str, as_json: bool) -> int:
     """Unusable input or environment: the reason on stderr (and as JSON on stdout); exit 2."""
     if as_json:
+        import json
+
         print(json.dumps({"verdict": "error", "error": message}, indent=2))
     print(f"snp-verify: {message}", file=sys.stderr)
     return EXIT_UNUSABLE

@@ -7,9 +7,8 @@ plain values ``attest.verify.verify_attestation`` takes. Errors are ``CliInputEr
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import x509
 
@@ -18,14 +17,17 @@ from akash_snp.attest.kds import KdsClient, KdsSettings
 from akash_snp.attest.policy import Policy
 from akash_snp.attest.trust import load_policy_file, load_trusted_roots, read_input
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 class CliInputError(Exception):
     """Unusable command-line input (a file that cannot be read or understood): exit code 2."""
 
 
-@dataclass(frozen=True)
-class VerificationOptions:
-    """Everything a subcommand passes to ``verify_attestation`` besides the evidence."""
+class VerificationOptions(NamedTuple):
+    """Everything a subcommand passes to ``verify_attestation`` besides the evidence (a
+    NamedTuple: a dataclass would cost every ``snp-verify`` start-up about a millisecond)."""
 
     policy: Policy
     at: datetime
@@ -33,6 +35,14 @@ class VerificationOptions:
     extra_roots: tuple[x509.Certificate, ...]
     crls: tuple[bytes, ...]
     product: Product | None
+
+
+def _path(text: str) -> Path:
+    """A path flag's value; ``pathlib`` is imported only when such a flag is given (every
+    ``snp-verify`` start-up would pay about 1.5 ms for it)."""
+    from pathlib import Path
+
+    return Path(text)
 
 
 def add_verification_flags(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +53,7 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        type=Path,
+        type=_path,
         help="CRL from KDS (repeatable), DER or PEM",
     )
     parser.add_argument(
@@ -60,7 +70,7 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy",
         metavar="FILE",
-        type=Path,
+        type=_path,
         help="acceptability policy, YAML or JSON (default: safe defaults)",
     )
     parser.add_argument(
@@ -77,13 +87,13 @@ def add_verification_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kds-cache-dir",
         metavar="DIR",
-        type=Path,
+        type=_path,
         help="directory caching KDS answers (read in --offline mode)",
     )
     parser.add_argument(
         "--trust-ark",
         metavar="FILE",
-        type=Path,
+        type=_path,
         action="append",
         default=[],
         help="an extra trusted root (emulated/test PKI); AMD's roots are pinned",

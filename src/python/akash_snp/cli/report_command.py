@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import string
-from pathlib import Path
 
 from akash_snp.attest.constants import REPORT_SIZE
 from akash_snp.attest.errors import AttestError
@@ -68,8 +67,8 @@ def decode_report(data: bytes) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        report = decode_report(read_input(Path(args.report), "report", MAX_REPORT_FILE_BYTES))
-        certificates = [read_input(Path(p), "certificate file") for p in args.certs]
+        report = decode_report(read_input(args.report, "report", MAX_REPORT_FILE_BYTES))
+        certificates = [read_input(path, "certificate file") for path in args.certs]
         options = verification_options(args)
         verdict = verify_attestation(
             report,

@@ -5,21 +5,18 @@ certificates locally with the same library and policy flags as ``snp-verify repo
 that REPORT_DATA commits to the nonce (``akash_snp.attest.nonce``). The sidecar's own
 ``attestation_status`` is shown but never trusted. Exit 0: genuine, policy satisfied, nonce bound;
 1: rejected; 2: unusable answer or environment (unreachable, rate-limited, malformed).
+
+``snp-verify report`` imports this module too (to register ``url``), so what only ``url`` needs
+(``secrets``, ``base64``, ``json``, nonces, the HTTP download) is imported where it is used.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import json
-import secrets
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from akash_snp.attest.errors import AttestError
-from akash_snp.attest.nonce import parse_nonce_hex
 from akash_snp.attest.verdict import Check, Verdict
 from akash_snp.attest.verify import verify_attestation
 from akash_snp.cli.help_format import HelpFormatter
@@ -46,8 +43,7 @@ class UrlError(Exception):
     """The sidecar could not be asked, or its answer is unusable (exit 2)."""
 
 
-@dataclass(frozen=True)
-class SidecarAnswer:
+class SidecarAnswer(NamedTuple):
     """The parts of a /verify answer that local verification uses."""
 
     report: bytes
@@ -97,6 +93,8 @@ def verify_url_target(url: str) -> str:
 
 
 def _json(answer_body: bytes, url: str, status: int) -> object:
+    import json
+
     try:
         return json.loads(answer_body)
     except RecursionError:
@@ -124,6 +122,9 @@ def fetch(url: str, nonce: bytes | None, timeout: float) -> SidecarAnswer:
 def parse_answer(url: str, status: int, retry_after: str | None, content: bytes) -> SidecarAnswer:
     """Turn one HTTP answer of /verify into a ``SidecarAnswer``, whatever carried it (a direct
     GET here, the API server's pod proxy in ``sev-status``); ``UrlError`` when unusable."""
+    import base64
+    import binascii
+
     if status == 429:
         wait = retry_after or "a few"
         raise UrlError(f"the sidecar is rate-limiting fresh reports; retry in {wait} s")
@@ -153,7 +154,7 @@ def verify_answer(
 ) -> Verdict:
     """Verify the report locally; with a nonce, the policy also requires REPORT_DATA to commit
     to it (``policy.nonce``)."""
-    policy = options.policy if nonce is None else replace(options.policy, nonce=nonce)
+    policy = options.policy if nonce is None else options.policy._replace(nonce=nonce)
     return verify_attestation(
         answer.report,
         certificates=answer.certificates,
@@ -177,6 +178,10 @@ def _no_report(answer: SidecarAnswer) -> Verdict:
 
 def run_url(args: argparse.Namespace) -> int:
     """The ``url`` sub-command; returns the exit status."""
+    import secrets
+
+    from akash_snp.attest.nonce import parse_nonce_hex
+
     try:
         nonce: bytes | None = None
         if not args.no_nonce:

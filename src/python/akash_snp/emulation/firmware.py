@@ -8,8 +8,6 @@ with SHA-384 signature format).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -98,9 +96,9 @@ def unsigned_report(
 
 def sign(report: Report, key: ec.EllipticCurvePrivateKey) -> bytes:
     """Serialise and sign: the signature covers the encoded bytes 0x000-0x29F."""
-    unsigned = serialise_report(replace(report, signature=Signature(0, 0)))
+    unsigned = serialise_report(report._replace(signature=Signature(0, 0)))
     der = key.sign(
         unsigned[:SIGNED_REGION_END], ec.ECDSA(hashes.SHA384(), deterministic_signing=True)
     )
     r, s = decode_dss_signature(der)
-    return serialise_report(replace(report, signature=Signature(r, s)))
+    return serialise_report(report._replace(signature=Signature(r, s)))
