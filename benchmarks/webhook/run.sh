@@ -44,6 +44,8 @@ done
 # offered rate is connections * 1000 / (pause + latency): about 500/s for both runs below.
 echo "== paced: 16 connections, 28 ms pause (about 500 admissions/s) =="
 CONNS_PER_THREAD=8 DELAY_MS=28 "${nice[@]}" wrk -t2 -c16 -d"$duration" --latency -s mutate.lua "$url/mutate"
+echo "== paced: 16 connections, exponential pauses of mean 28 ms (about 500 admissions/s, independent arrivals) =="
+POISSON=1 CONNS_PER_THREAD=8 DELAY_MS=28 "${nice[@]}" wrk -t2 -c16 -d"$duration" --latency -s mutate.lua "$url/mutate"
 echo "== paced: 64 connections, 120 ms pause (about 500 admissions/s) =="
 CONNS_PER_THREAD=32 DELAY_MS=120 "${nice[@]}" wrk -t2 -c64 -d"$duration" --latency -s mutate.lua "$url/mutate"
 echo "== load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) =="
