@@ -21,12 +21,23 @@ def threaded(app: WSGIFramework, max_body: int) -> WSGIWrapper:
 
 
 class InlineWSGI(WSGIWrapper):
-    """Each request runs on the event loop itself, without a thread hop or GIL hand-over.
+    """Each request runs on the event loop itself, without a thread hop or GIL hand-over; with
+    ``inline``, only the requests it accepts (a cached answer, a health check), the others in
+    the loop's default executor, where they may wait on I/O without stalling the loop.
 
-    Only for applications that never block (pure computation, sub-millisecond): while one
-    request runs, the loop serves nobody else. The webhook's admissions are such requests, and
-    skipping the executor halves their CPU cost and their latency tail.
+    Only for requests that never block (pure computation, sub-millisecond): while one runs, the
+    loop serves nobody else. The webhook's admissions are such requests, and skipping the
+    executor halves their CPU cost and their latency tail; so are the sidecar's cached answers.
     """
+
+    def __init__(
+        self,
+        app: WSGIFramework,
+        max_body: int,
+        inline: Callable[[Mapping[str, object]], bool] | None = None,
+    ) -> None:
+        super().__init__(app, max_body)
+        self._inline = inline
 
     async def __call__(
         self,
@@ -37,6 +48,9 @@ class InlineWSGI(WSGIWrapper):
         call_soon: Callable[..., Any],
     ) -> None:
         if scope["type"] != "http":
+            return
+        if self._inline is not None and not self._inline(scope):
+            await super().__call__(scope, receive, send, sync_spawn, call_soon)  # in a thread
             return
         pending: list[Message] = []
 
@@ -54,27 +68,3 @@ class InlineWSGI(WSGIWrapper):
 
         await self.handle_http(scope, receive, flush_then_send, run_here, collect)
 
-
-class Dispatching(InlineWSGI):
-    """Each request runs on the event loop when ``inline(scope)`` says it cannot block (a cached
-    answer, a health check), else in the loop's default executor: the common requests skip the
-    thread hop and the GIL hand-over, the rest may wait on I/O without stalling the loop."""
-
-    def __init__(
-        self, app: WSGIFramework, max_body: int, inline: Callable[[Mapping[str, object]], bool]
-    ) -> None:
-        super().__init__(app, max_body)
-        self._inline = inline
-
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: ASGIReceiveCallable,
-        send: ASGISendCallable,
-        sync_spawn: Callable[..., Awaitable[Any]],
-        call_soon: Callable[..., Any],
-    ) -> None:
-        if scope["type"] == "http" and self._inline(scope):
-            await super().__call__(scope, receive, send, sync_spawn, call_soon)
-        else:
-            await WSGIWrapper.__call__(self, scope, receive, send, sync_spawn, call_soon)

@@ -25,7 +25,7 @@ from akash_snp.guest.guard import TokenBucket
 from akash_snp.service.jsonlog import configure_logging
 from akash_snp.serving.listen import BindError, listen
 from akash_snp.serving.server import serve
-from akash_snp.serving.wsgi import Dispatching
+from akash_snp.serving.wsgi import InlineWSGI
 from akash_snp.sidecar.app import Backend, answers_inline, create_app
 from akash_snp.sidecar.config import AGENT_PROVIDER, SidecarConfig, parse_config
 from akash_snp.sidecar.relay import RelayBackend
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     metrics = AttestationMetrics()
     backend, loop, provider = _service(config, metrics)
-    app = Dispatching(create_app(backend, metrics), MAX_BODY_BYTES, answers_inline(backend))
+    app = InlineWSGI(create_app(backend, metrics), MAX_BODY_BYTES, answers_inline(backend))
     if loop is not None:
         loop.start()
     _log.info(
