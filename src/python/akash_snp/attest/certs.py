@@ -68,7 +68,7 @@ class AmdCertificate:
 
     Instances are cached by DER, so expensive derived values (public key, digest) are computed
     once per distinct certificate. Immutable; equality and hashing are by identity (verification
-    keys dicts by certificate). A plain class with slots: a dataclass would cost every
+    caches checks per certificate object). A plain class with slots: a dataclass would cost every
     ``snp-verify`` start-up about a millisecond to create.
     """
 

@@ -56,10 +56,9 @@ def load_trusted_roots(paths: Iterable[Path]) -> tuple[x509.Certificate, ...]:
     """The ARK certificates in ``paths`` (PEM or DER, one or more per file)."""
     roots: list[x509.Certificate] = []
     for path in paths:
+        blob = read_input(path, "trusted root file")
         try:
-            loaded = load_certificates(read_input(path, "trusted root file"))
-        except InputFileError:
-            raise
+            loaded = load_certificates(blob)
         except AttestError as error:
             raise InputFileError(f"trusted root file {path}: {error}") from error
         arks = [c.cert for c in loaded if c.role is CertRole.ARK]

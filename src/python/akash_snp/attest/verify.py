@@ -89,7 +89,7 @@ def verify_attestation(
     except ReportFormatError as error:
         return Verdict((Check("report_format", False, str(error)),), None, None, None)
     checks = [_FORMAT_OK[report.version]]
-    product, product_check = _product(report, list(supplied), product)
+    product, product_check = _product(report, [s.certificate for s in supplied], product)
     checks.append(product_check)
 
     key_kind = report.signer_info.signing_key
@@ -167,17 +167,17 @@ def _product_name_check(endorsement: AmdCertificate) -> Check:
     return Check(name, True, f"productName {ext.product_name!r} matches its issuer")
 
 
-def _load_supplied(blobs: Sequence[bytes]) -> dict[AmdCertificate, str]:
+def _load_supplied(blobs: Sequence[bytes]) -> list[Sourced]:
     """Every supplied certificate once, with its source: an extended report's certificate
     table or a caller's file."""
-    supplied: dict[AmdCertificate, str] = {}
+    supplied: list[Sourced] = []
     seen: set[bytes] = set()
     for blob in blobs:
         source = CERT_TABLE if certtable.looks_like_cert_table(blob) else SUPPLIED
         for cert in certs_module.load_certificates(blob):
             if cert.sha256 not in seen:
                 seen.add(cert.sha256)
-                supplied[cert] = source
+                supplied.append(Sourced(cert, source))
     return supplied
 
 
@@ -248,21 +248,19 @@ def _endorsement(
     report: Report,
     product: Product,
     wanted: CertRole,
-    supplied: dict[AmdCertificate, str],
+    supplied: list[Sourced],
     kds: KdsClient | None,
 ) -> Sourced:
     """The VCEK/VLEK to check against; prefers one whose hwID and TCB match the report."""
     candidates = [
-        Sourced(c, s) for c, s in supplied.items() if c.role is wanted and c.product is product
+        s for s in supplied if s.certificate.role is wanted and s.certificate.product is product
     ]
     if not candidates and wanted is CertRole.VCEK and kds is not None and not report.chip_id_masked:
         tcb = decode_tcb(report.reported_tcb, TCB_LAYOUT[product])
         fetched = _load_answer(kds.vcek(product, report.chip_id, tcb))
         candidates = [c for c in fetched if c.certificate.role is wanted]
     if not candidates:
-        other = [
-            Sourced(c, s) for c, s in supplied.items() if c.role in (CertRole.VCEK, CertRole.VLEK)
-        ]
+        other = [s for s in supplied if s.certificate.role in (CertRole.VCEK, CertRole.VLEK)]
         if other:
             return other[0]  # wrong kind: the signing-key check will reject the report
         how = (
@@ -312,15 +310,14 @@ def _chain(
     product: Product,
     role: CertRole,
     endorsement: AmdCertificate,
-    supplied: dict[AmdCertificate, str],
+    supplied: list[Sourced],
     bundle: AmdBundle | None,
     kds: KdsClient | None,
 ) -> tuple[Sourced, Sourced]:
     """The intermediate (ASK/ASVK) and ARK: from the inputs, else from the bundled AMD chain
     (only where it signed what it would endorse), else from KDS."""
-    pool = [Sourced(cert, source) for cert, source in supplied.items()]
-    intermediate = _find(pool, role, product, endorsement)
-    ark = _find(pool, CertRole.ARK, product, intermediate and intermediate.certificate)
+    intermediate = _find(supplied, role, product, endorsement)
+    ark = _find(supplied, CertRole.ARK, product, intermediate and intermediate.certificate)
     kind: KeyKind = "vcek" if role is CertRole.ASK else "vlek"
     incomplete = intermediate is None or ark is None
     bundled = _bundled_chain(bundle, product, kind) if incomplete else None
