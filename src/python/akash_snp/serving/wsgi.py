@@ -1,4 +1,4 @@
-"""Running a WSGI (Flask) application under hypercorn, in a worker thread or on the event loop.
+"""Running a WSGI application under hypercorn, in a worker thread or on the event loop.
 
 hypercorn reads the whole request body on the event loop (up to ``max_body``) before the
 application runs, so a client that sends its body slowly holds no thread either.

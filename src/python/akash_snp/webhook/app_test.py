@@ -1,4 +1,4 @@
-"""The Flask app: /mutate answers, health endpoints, metrics and JSON logs."""
+"""The WSGI app: /mutate answers, health endpoints, metrics, unknown routes and JSON logs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import sys
 
 import pytest
-from flask.testing import FlaskClient
+from werkzeug.test import Client
 
 from akash_snp.service.jsonlog import JsonFormatter
 from akash_snp.webhook.app import create_app
@@ -22,8 +22,8 @@ def metrics() -> Metrics:
 
 
 @pytest.fixture()
-def client(metrics: Metrics) -> FlaskClient:
-    return create_app(ConfigSource(None), metrics, max_body=64 * 1024).test_client()
+def client(metrics: Metrics) -> Client:
+    return Client(create_app(ConfigSource(None), metrics, max_body=64 * 1024))
 
 
 def _sample(metrics: Metrics, name: str, **labels: str) -> float:
@@ -31,7 +31,7 @@ def _sample(metrics: Metrics, name: str, **labels: str) -> float:
     return 0.0 if value is None else value
 
 
-def test_mutate_injects_and_counts(client: FlaskClient, metrics: Metrics) -> None:
+def test_mutate_injects_and_counts(client: Client, metrics: Metrics) -> None:
     reply = client.post("/mutate", data=body(admission()), content_type="application/json")
     assert reply.status_code == 200
     assert reply.json is not None
@@ -41,7 +41,7 @@ def test_mutate_injects_and_counts(client: FlaskClient, metrics: Metrics) -> Non
     assert _sample(metrics, "sev_webhook_admission_duration_seconds_count") == 1
 
 
-def test_skips_are_counted_by_reason(client: FlaskClient, metrics: Metrics) -> None:
+def test_skips_are_counted_by_reason(client: Client, metrics: Metrics) -> None:
     client.post("/mutate", data=body(admission({"namespace": "kube-system"})))
     client.post("/mutate", data=body(admission({"operation": "UPDATE"})))
     assert _sample(metrics, "sev_webhook_skips_total", reason="excluded-namespace") == 1
@@ -60,7 +60,7 @@ def test_skips_are_counted_by_reason(client: FlaskClient, metrics: Metrics) -> N
     ids=["not-json", "no-request", "no-uid", "wrong-kind", "too-large"],
 )
 def test_malformed_requests_never_5xx(
-    client: FlaskClient, metrics: Metrics, raw: bytes, message: str
+    client: Client, metrics: Metrics, raw: bytes, message: str
 ) -> None:
     reply = client.post("/mutate", data=raw, content_type="application/json")
     assert reply.status_code == 200
@@ -71,7 +71,7 @@ def test_malformed_requests_never_5xx(
     assert _sample(metrics, "sev_webhook_errors_total") == 1
 
 
-def test_health_and_metrics_endpoints(client: FlaskClient) -> None:
+def test_health_and_metrics_endpoints(client: Client) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     client.post("/mutate", data=body(admission()))
@@ -79,8 +79,29 @@ def test_health_and_metrics_endpoints(client: FlaskClient) -> None:
     assert "sev_webhook_injections_total 1.0" in text
 
 
+def test_head_has_no_body(client: Client) -> None:
+    reply = client.head("/healthz")
+    assert reply.status_code == 200
+    assert reply.headers["Content-Length"] == "3"
+    assert reply.get_data() == b""
+
+
+def test_unknown_path_is_404_with_a_short_echo(client: Client) -> None:
+    reply = client.get("/" + "x" * 100_000)
+    assert reply.status_code == 404
+    assert len(reply.get_data()) < 200
+    assert "100001 characters" in reply.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/mutate"), ("POST", "/healthz")])
+def test_wrong_method_is_405_with_allow(client: Client, method: str, path: str) -> None:
+    reply = client.open(path, method=method)
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] in ("POST", "GET, HEAD")
+
+
 def test_admission_log_line_is_json_with_the_reason(
-    client: FlaskClient, caplog: pytest.LogCaptureFixture
+    client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="akash_snp.webhook.admission"):
         client.post("/mutate", data=body(admission({"namespace": "kube-system"})))
