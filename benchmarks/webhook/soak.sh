@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The webhook's RSS under load: 16 keep-alive connections in a closed loop for 60 s (wrk), RSS
+# sampled every 10 s. Usage: ./pants package //:sev-webhook && benchmarks/webhook/soak.sh
+# [WEBHOOK_COMMAND...] (default dist/sev-webhook.pex). Knobs: DURATION=60s PORT=18446.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+if [[ $# -eq 0 ]]; then
+  set -- "$repo/dist/sev-webhook.pex"
+  [[ -x "$1" ]] || { echo "no $1: run ./pants package //:sev-webhook first" >&2; exit 2; }
+fi
+duration="${DURATION:-60s}"
+port="${PORT:-18446}"
+work="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+"$@" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
+"$@" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" --port "$port" \
+  --bind-address 127.0.0.1 2>/dev/null &
+server=$!
+url="https://127.0.0.1:$port"
+for _ in $(seq 300); do curl -fsk "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status"; }
+echo "== RSS before: $(rss) =="
+(for _ in 1 2 3 4 5 6; do sleep 10; echo "RSS at +${SECONDS}s: $(rss)"; done) &
+sampler=$!
+echo "== closed loop: 16 connections for $duration =="
+BODY_FILE="$here/admission-review.json" wrk -t2 -c16 -d"$duration" --latency \
+  -s "$here/mutate.lua" "$url/mutate"
+wait "$sampler" || true
+echo "== RSS after: $(rss); peak $(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status") =="
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) =="
