@@ -2,7 +2,7 @@
 # Proves the tenant CLI on every CPython it supports (3.10, 3.11, 3.12, 3.13); run after
 # `./pants package ::`. For each version, in a fresh virtualenv made by that interpreter:
 #   1. installs dist/akash_snp_verify-*.whl with pip, and the test tools pinned by
-#      3rdparty/python/cli.lock (pytest, hypothesis; hypercorn and prometheus-client for the
+#      3rdparty/python/cli.lock (pytest, hypothesis; hypercorn, uvloop and prometheus-client for the
 #      sidecar that url_command_test starts);
 #   2. runs the CLI's tests and the whole library's tests (real recordings, emulated recordings,
 #      property tests) from the source tree under that interpreter (the wheel holds only the CLI;
@@ -75,7 +75,7 @@ for resolve in json.load(sys.stdin)["locked_resolves"]:
   venv="$work/venv-$version"
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet -c "$work/constraints.txt" "$wheel" pytest hypothesis hypercorn \
-    prometheus-client
+    uvloop prometheus-client
   echo "tests (source tree, this interpreter):"
   if ! PYTHONPATH=src/python "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     src/python/akash_snp/cli src/python/akash_snp/attest; then
