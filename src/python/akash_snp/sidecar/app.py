@@ -23,18 +23,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from akash_snp.attest.nonce import NonceError, parse_nonce_hex
 from akash_snp.attestation.metrics import AttestationMetrics
 from akash_snp.guest.provider import RateLimited
+from akash_snp.serving.wsgi_app import StartResponse, WsgiApp, shown_path
 
 _ENDPOINTS = frozenset({"/verify", "/healthz", "/readyz", "/metrics"})
 # Query parameters each endpoint understands; any other is refused, so that a misspelling
 # (``?NONCE=``, ``?nonce[]=``) is not silently answered with the cached, nonce-less report.
 _PARAMETERS = {"/verify": frozenset({"nonce"})}
-_ECHOED_PATH_CHARS = 64
 _JSON = "application/json"
 _REASONS = {200: "OK", 400: "BAD REQUEST", 404: "NOT FOUND", 405: "METHOD NOT ALLOWED",
             429: "TOO MANY REQUESTS"}  # fmt: skip
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Reply = tuple[int, bytes, str, list[tuple[str, str]]]
 """(status, body, content type, extra headers)."""
 
@@ -79,12 +77,6 @@ def answers_inline(backend: Backend) -> Callable[[Mapping[str, object]], bool]:
     return inline
 
 
-def _shown(path: str) -> str:
-    """A request path short enough to echo in an error message."""
-    if len(path) <= _ECHOED_PATH_CHARS:
-        return path
-    return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
-
 
 def _json(status: int, body: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> Reply:
     return status, json.dumps(body).encode() + b"\n", _JSON, headers or []
@@ -116,9 +108,9 @@ def create_app(backend: Backend, metrics: AttestationMetrics) -> WsgiApp:
 
     def route(method: str, path: str, query: str) -> Reply:
         if path not in _ENDPOINTS:
-            return _error(404, f"no such endpoint: {_shown(path)}")
+            return _error(404, f"no such endpoint: {shown_path(path)}")
         if method not in ("GET", "HEAD"):
-            return _error(405, f"method {method[:16]} not allowed on {_shown(path)}")
+            return _error(405, f"method {method[:16]} not allowed on {shown_path(path)}")
         args = parse_qsl(query, keep_blank_values=True)
         unknown = {name for name, _ in args} - _PARAMETERS.get(path, frozenset())
         if unknown:

@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from akash_snp.serving.wsgi_app import StartResponse, WsgiApp, shown_path
 from akash_snp.webhook.config import ConfigSource
 from akash_snp.webhook.metrics import Metrics
 from akash_snp.webhook.review import Outcome, error_outcome, review
@@ -31,10 +32,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 _JSON = "application/json"
 _TEXT = "text/plain; charset=utf-8"
 _STATUS = {200: "200 OK", 404: "404 Not Found", 405: "405 Method Not Allowed"}
-_ECHOED_PATH_CHARS = 64
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Reply = tuple[int, bytes, str]
 """(status, body, content type)."""
 
@@ -96,24 +94,19 @@ def create_app(
         route = routes.get(path)
         headers: list[tuple[str, str]] = []
         if route is None:
-            status, body, content_type = 404, f"no such endpoint: {_shown(path)}\n".encode(), _TEXT
+            reply: Reply = 404, f"no such endpoint: {shown_path(path)}\n".encode(), _TEXT
         elif method not in route[0]:
-            status, body, content_type = 405, f"method {method[:16]} not allowed\n".encode(), _TEXT
+            reply = 405, f"method {method[:16]} not allowed\n".encode(), _TEXT
             headers.append(("Allow", ", ".join(sorted(route[0]))))
         else:
-            status, body, content_type = route[1](environ)
+            reply = route[1](environ)
+        status, body, content_type = reply
         headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         start_response(_STATUS[status], headers)
         return [b"" if method == "HEAD" else body]
 
     return app
 
-
-def _shown(path: str) -> str:
-    """A request path short enough to echo in an error message."""
-    if len(path) <= _ECHOED_PATH_CHARS:
-        return path
-    return f"{path[:_ECHOED_PATH_CHARS]}... ({len(path)} characters)"
 
 
 def _log(outcome: Outcome, elapsed: float) -> None:
