@@ -37,6 +37,7 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$sidecar/status"; }
+echo "== $(python3 "$here/../webhook/machine_speed.py") =="
 echo "== answer: $(curl -fs "$url" | wc -c) bytes; RSS before: $(rss) =="
 (for _ in 1 2 3 4 5 6; do sleep 10; echo "RSS at +${SECONDS}s: $(rss)"; done) &
 sampler=$!

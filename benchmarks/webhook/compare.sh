@@ -32,7 +32,8 @@ for round in $(seq "$rounds"); do
     poisson=$(POISSON=1 CONNS_PER_THREAD=8 DELAY_MS=28 "${nice[@]}" wrk -t2 -c16 -d"$duration" --latency -s "$here/mutate.lua" "$url")
     closed=$("${nice[@]}" wrk -t2 -c16 -d"$duration" --latency -s "$here/mutate.lua" "$url")
     pick() { awk '/^ +50%/{a=$2} /^ +90%/{b=$2} /^ +99%/{c=$2} /Requests\/sec/{r=$2} END{printf "%s/s p50 %s p90 %s p99 %s", r, a, b, c}'; }
-    echo "round $round $label: paced-16 $(pick <<<"$paced") | poisson-16 $(pick <<<"$poisson") | closed-16 $(pick <<<"$closed") | load $(cut -d' ' -f1 /proc/loadavg)"
+    speed=$(python3 "$here/machine_speed.py" | cut -d' ' -f3)
+    echo "round $round $label: paced-16 $(pick <<<"$paced") | poisson-16 $(pick <<<"$poisson") | closed-16 $(pick <<<"$closed") | load $(cut -d' ' -f1 /proc/loadavg) | machine speed $speed"
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
   done
 done

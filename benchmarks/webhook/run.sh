@@ -30,6 +30,7 @@ for _ in $(seq 300); do
 done
 
 cd "$here"
+echo "== $(python3 machine_speed.py) =="
 echo "== sanity: one admission =="
 curl -fsk -H 'Content-Type: application/json' --data-binary @admission-review.json "$url/mutate" \
   | python3 -c 'import json,sys; r=json.load(sys.stdin)["response"]; print("allowed", r["allowed"], "patchType", r.get("patchType"))'

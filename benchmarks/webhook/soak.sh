@@ -20,6 +20,7 @@ server=$!
 url="https://127.0.0.1:$port"
 for _ in $(seq 300); do curl -fsk "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status"; }
+echo "== $(python3 "$here/machine_speed.py") =="
 echo "== RSS before: $(rss) =="
 (for _ in 1 2 3 4 5 6; do sleep 10; echo "RSS at +${SECONDS}s: $(rss)"; done) &
 sampler=$!
