@@ -77,7 +77,6 @@ def answers_inline(backend: Backend) -> Callable[[Mapping[str, object]], bool]:
     return inline
 
 
-
 def _json(status: int, body: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> Reply:
     return status, json.dumps(body).encode() + b"\n", _JSON, headers or []
 
