@@ -108,7 +108,6 @@ def create_app(
     return app
 
 
-
 def _log(outcome: Outcome, elapsed: float) -> None:
     level = logging.WARNING if outcome.result == "error" else logging.INFO
     _LOG.log(
