@@ -3,6 +3,7 @@
 from akash_snp.testing.fixtures import (  # noqa: F401 (pytest finds fixtures by name)
     emulated_dir,
     emulated_genoa_pki,
+    emulated_pki_dir,
     emulated_pkis,
     emulated_roots,
     fake_kds,

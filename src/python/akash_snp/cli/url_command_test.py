@@ -4,7 +4,6 @@ server replaying an old answer."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,20 +23,12 @@ def snp_verify(*argv: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the recorded emulated Genoa PKI (the sidecar may write into it)."""
-    directory = tmp_path_factory.mktemp("pki") / "Genoa"
-    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def sidecar(pki_dir: Path) -> Iterator[SidecarProcess]:
+def sidecar(emulated_pki_dir: Path) -> Iterator[SidecarProcess]:
     flags = [
         "--provider",
         "emulated",
         "--emulated-pki-dir",
-        str(pki_dir),
+        str(emulated_pki_dir),
         "--rate",
         "100",
         "--burst",
@@ -77,9 +68,10 @@ class Replay:
 
 
 def test_passes_with_the_emulated_root(
-    sidecar: SidecarProcess, pki_dir: Path, capsys: pytest.CaptureFixture[str]
+    sidecar: SidecarProcess, emulated_pki_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = snp_verify("url", sidecar.url, "--trust-ark", str(pki_dir / "ark.pem"), "--offline")
+    ark = str(emulated_pki_dir / "ark.pem")
+    code = snp_verify("url", sidecar.url, "--trust-ark", ark, "--offline")
     out = capsys.readouterr().out
     assert code == 0, out
     assert "verdict: genuine" in out
@@ -97,7 +89,7 @@ def test_fails_without_trusting_the_emulated_root(
 
 
 def test_json_output_with_chosen_nonce(
-    sidecar: SidecarProcess, pki_dir: Path, capsys: pytest.CaptureFixture[str]
+    sidecar: SidecarProcess, emulated_pki_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = snp_verify(
         "url",
@@ -107,7 +99,7 @@ def test_json_output_with_chosen_nonce(
         "--json",
         "--offline",
         "--trust-ark",
-        str(pki_dir / "ark.pem"),
+        str(emulated_pki_dir / "ark.pem"),
     )
     body = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -130,13 +122,14 @@ def test_json_output_with_chosen_nonce(
 
 
 def test_replayed_answer_is_rejected(
-    sidecar: SidecarProcess, pki_dir: Path, capsys: pytest.CaptureFixture[str]
+    sidecar: SidecarProcess, emulated_pki_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = requests.get(f"{sidecar.url}/verify", params={"nonce": "01"}, timeout=30).json()
     # the sidecar shows its own evidence: the emulated firmware attached all three certificates
     assert {item["source"] for item in old["evidence"].values()} == {"certificate table"}
     with Replay(old) as replay:
-        code = snp_verify("url", replay.url, "--offline", "--trust-ark", str(pki_dir / "ark.pem"))
+        ark = str(emulated_pki_dir / "ark.pem")
+        code = snp_verify("url", replay.url, "--offline", "--trust-ark", ark)
     captured = capsys.readouterr()
     assert code == 1
     assert "[FAIL] policy.nonce" in captured.out
@@ -144,11 +137,10 @@ def test_replayed_answer_is_rejected(
 
 
 def test_no_nonce_reads_the_periodic_report(
-    sidecar: SidecarProcess, pki_dir: Path, capsys: pytest.CaptureFixture[str]
+    sidecar: SidecarProcess, emulated_pki_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = snp_verify(
-        "url", sidecar.url, "--no-nonce", "--offline", "--trust-ark", str(pki_dir / "ark.pem")
-    )
+    ark = str(emulated_pki_dir / "ark.pem")
+    code = snp_verify("url", sidecar.url, "--no-nonce", "--offline", "--trust-ark", ark)
     out = capsys.readouterr().out
     assert code == 0
     assert "policy.nonce" not in out

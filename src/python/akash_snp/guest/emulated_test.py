@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,21 +17,13 @@ AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
 DATA = bytes(range(64))
 
 
-@pytest.fixture(scope="module")
-def pki_dir(emulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the recorded emulated Genoa PKI (the provider may write into it)."""
-    directory = tmp_path_factory.mktemp("pki") / "Genoa"
-    shutil.copytree(emulated_dir / "pki" / "Genoa", directory)
-    return directory
-
-
-def test_emulated_reports_verify_with_the_emulated_root_only(pki_dir: Path) -> None:
-    provider = open_provider(ProviderConfig(kind="emulated", emulated_pki_dir=pki_dir))
+def test_emulated_reports_verify_with_the_emulated_root_only(emulated_pki_dir: Path) -> None:
+    provider = open_provider(ProviderConfig(kind="emulated", emulated_pki_dir=emulated_pki_dir))
     assert isinstance(provider, EmulatedProvider)
     got = provider.get_report(DATA)
     assert got.report[0x50:0x90] == DATA
     assert got.report[0x90:0xC0] == EMULATED_MEASUREMENT
-    root = x509.load_pem_x509_certificate((pki_dir / "ark.pem").read_bytes())
+    root = x509.load_pem_x509_certificate((emulated_pki_dir / "ark.pem").read_bytes())
     trusted = verify_attestation(
         got.report, certificates=[got.cert_table], at=AT, extra_roots=[root]
     )
@@ -43,23 +34,23 @@ def test_emulated_reports_verify_with_the_emulated_root_only(pki_dir: Path) -> N
     assert untrusted.first_failure.name == "ark_trusted"
 
 
-def test_pki_directory_is_reused(pki_dir: Path) -> None:
-    EmulatedProvider.from_directory(pki_dir)
-    before = {p.name: p.read_bytes() for p in pki_dir.iterdir()}
-    provider = EmulatedProvider.from_directory(pki_dir)
-    assert {p.name: p.read_bytes() for p in pki_dir.iterdir()} == before
+def test_pki_directory_is_reused(emulated_pki_dir: Path) -> None:
+    EmulatedProvider.from_directory(emulated_pki_dir)
+    before = {p.name: p.read_bytes() for p in emulated_pki_dir.iterdir()}
+    provider = EmulatedProvider.from_directory(emulated_pki_dir)
+    assert {p.name: p.read_bytes() for p in emulated_pki_dir.iterdir()} == before
     assert "ark.pem" in before
     assert provider.get_report(DATA).report[0x30:0x34] == b"\0\0\0\0"
 
 
-def test_without_a_certificate_table_the_verifier_needs_kds(pki_dir: Path) -> None:
+def test_without_a_certificate_table_the_verifier_needs_kds(emulated_pki_dir: Path) -> None:
     """cert_table="none" answers like a host that attaches nothing: the report verifies once the
     VCEK and its chain come from elsewhere (what KDS serves; here the emulated PKI's files)."""
-    provider = EmulatedProvider.from_directory(pki_dir, cert_table="none")
-    full = EmulatedProvider.from_directory(pki_dir).get_report(DATA)
+    provider = EmulatedProvider.from_directory(emulated_pki_dir, cert_table="none")
+    full = EmulatedProvider.from_directory(emulated_pki_dir).get_report(DATA)
     got = provider.get_report(DATA)
     assert got.cert_table == b""
-    root = x509.load_pem_x509_certificate((pki_dir / "ark.pem").read_bytes())
+    root = x509.load_pem_x509_certificate((emulated_pki_dir / "ark.pem").read_bytes())
     with pytest.raises(ChainError, match="no VCEK certificate for Genoa supplied"):
         verify_attestation(got.report, at=AT, extra_roots=[root])
     supplied = verify_attestation(
