@@ -6,28 +6,10 @@
 # Needs `wrk` (Debian package "wrk").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-if [[ $# -eq 0 ]]; then
-  set -- "$repo/dist/sev-webhook.pex"
-  [[ -x "$1" ]] || { echo "no $1: run ./pants package //:sev-webhook first" >&2; exit 2; }
-fi
 duration="${DURATION:-15s}"
 port="${PORT:-18443}"
-# NICE=-10 (root only) runs server and wrk ahead of other jobs on a shared machine.
-nice=(nice -n "${NICE:-0}")
-work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$@" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
-# EXTRA_ARGS: server flags of the stack under test (the old gunicorn stack: --workers 2 --threads 16)
-# shellcheck disable=SC2086
-"${nice[@]}" "$@" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" \
-  --port "$port" --bind-address 127.0.0.1 ${EXTRA_ARGS:-} 2>"$work/server.log" &
-server=$!
-url="https://127.0.0.1:$port"
-for _ in $(seq 300); do
-  curl -fsk "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=start-server.sh
+source "$here/start-server.sh"
 
 cd "$here"
 echo "== $(python3 machine_speed.py) =="

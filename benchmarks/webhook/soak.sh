@@ -4,21 +4,10 @@
 # [WEBHOOK_COMMAND...] (default dist/sev-webhook.pex). Knobs: DURATION=60s PORT=18446.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-if [[ $# -eq 0 ]]; then
-  set -- "$repo/dist/sev-webhook.pex"
-  [[ -x "$1" ]] || { echo "no $1: run ./pants package //:sev-webhook first" >&2; exit 2; }
-fi
 duration="${DURATION:-60s}"
 port="${PORT:-18446}"
-work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-"$@" certs --out-dir "$work/tls" --ip 127.0.0.1 >/dev/null
-"$@" --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" --port "$port" \
-  --bind-address 127.0.0.1 2>/dev/null &
-server=$!
-url="https://127.0.0.1:$port"
-for _ in $(seq 300); do curl -fsk "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=start-server.sh
+source "$here/start-server.sh"
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status"; }
 echo "== $(python3 "$here/machine_speed.py") =="
 echo "== RSS before: $(rss) =="
